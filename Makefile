@@ -1,0 +1,26 @@
+# Two entry points; each creates or refreshes .venv itself (stamp depends on pyproject.toml).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q --upgrade pip
+	$(VENV)/bin/python -m pip install -q -e '.[test,box2d]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/policyopt tabular --mdp frozenlake --iters 200 --out out/tabular-frozenlake
+	$(VENV)/bin/policyopt tabular --mdp chain --iters 300 --out out/tabular-chain
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/bench_tabular.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
