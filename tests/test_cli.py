@@ -65,3 +65,48 @@ def test_set_overrides_and_bad_field(tmp_path: Path) -> None:
         app, ["tabular", "--algos", "pg", "--set", "pg.etta=1.0", "--out", str(tmp_path)]
     )
     assert bad.exit_code == 2 and "PG.etta: unknown field" in bad.output
+
+
+def test_train_and_plot_write_a_run_directory(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "ppo",
+            "CartPole-v1",
+            "--seeds",
+            "2",
+            "--steps",
+            "1024",
+            "--runs-dir",
+            str(tmp_path),
+            "--set",
+            "num_envs=4",
+            "--set",
+            "num_steps=64",
+            "--set",
+            "batch_size=64",
+            "--set",
+            "n_epochs=2",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "ppo-CartPole-v1"
+    for name in ("config.json", "metrics.csv", "summary.json", "return.png", "kl_forward.svg"):
+        assert (run / name).stat().st_size > 0, name
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("seed,update,") and len(rows) == 1 + 2 * 4
+    res = runner.invoke(app, ["plot", str(run), "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cmp.png").exists()
+
+
+def test_train_bad_input_is_one_line_error(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["train", "ppo", "CartPole-v1", "--set", "clip_eps=2", "--runs-dir", str(tmp_path)]
+    )
+    assert res.exit_code == 2 and "PPOConfig.clip_eps: must be in (0, 1)" in res.output
+    res = runner.invoke(app, ["train", "trpp", "CartPole-v1", "--runs-dir", str(tmp_path)])
+    assert res.exit_code == 2 and "did you mean 'trpo'" in res.output
+    res = runner.invoke(app, ["train", "ppo", "CartPol-v1", "--runs-dir", str(tmp_path)])
+    assert res.exit_code == 2 and "CartPole-v1" in res.output

@@ -116,5 +116,154 @@ def tabular(
     console.print(f"wrote {len(histories)} CSV files and {', '.join(str(p) for p in paths)}")
 
 
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``["learning_rate=1e-3", "hidden_sizes=(32,32)"]`` → typed values (Python literals)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError("cli", "--set", f"expected KEY=VALUE, got {item!r}")
+        try:
+            out[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[key] = raw
+    return out
+
+
+@app.command()
+def train(
+    algo: Annotated[str, typer.Argument(help="pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo")],
+    env: Annotated[
+        str, typer.Argument(help="a gymnax id: CartPole-v1, Acrobot-v1, Pendulum-v1, …")
+    ],
+    seeds: Annotated[int, typer.Option(help="seeds, trained vmapped in one program")] = 1,
+    steps: Annotated[int | None, typer.Option(help="total environment steps per seed")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="config field, e.g. learning_rate=1e-3")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="run name (default ALGO-ENV)")] = None,
+    runs_dir: Annotated[Path, typer.Option(help="parent directory of run directories")] = Path(
+        "runs"
+    ),
+    seed: Annotated[int, typer.Option(help="base random seed")] = 0,
+    use_preset: Annotated[
+        bool, typer.Option("--preset/--no-preset", help="start from policyopt.presets")
+    ] = True,
+) -> None:
+    """Train a recipe on a JAX-native env, all seeds vmapped; writes runs/NAME/.
+
+    Settings: the config defaults, then the tuned preset for (ALGO, ENV) if there is one
+    (rl-zoo3 where it has an entry), then --steps and --set.
+
+    Examples:
+
+      policyopt train ppo CartPole-v1 --seeds 8 --steps 100000
+
+      policyopt train trpo Pendulum-v1 --set delta=0.02 --set num_envs=16
+    """
+    import json
+
+    import jax
+    import numpy as np
+
+    from policyopt.configs import make_config
+    from policyopt.envs import make_jax_env
+    from policyopt.presets import preset
+    from policyopt.runs import save_run
+    from policyopt.train import run_train
+
+    try:
+        base, budget = preset(algo, env) if use_preset else ({}, None)
+        overrides = {**base, **parse_sets(set_ or [])}
+        if steps is not None or budget is not None:
+            overrides["total_timesteps"] = steps if steps is not None else budget
+        if seeds < 1:
+            raise ConfigError("cli", "--seeds", f"must be an integer >= 1, got {seeds}")
+        cfg = make_config(algo, env_id=env, **overrides)
+        make_jax_env(env)  # unknown ids fail here, with suggestions, before compiling
+    except (ConfigError, ValueError, TypeError) as err:
+        _fail(err)
+    run_dir = runs_dir / (name or f"{algo}-{env}")
+    with console.status(
+        f"compiling and training {algo} on {env} ({seeds} seed(s), {cfg.num_updates} updates)…"
+    ):
+        res = run_train(cfg, seed=seed, num_seeds=seeds)
+    metrics = {k: np.asarray(v) for k, v in jax.device_get(res.output.metrics).items()}
+    eval_returns = np.asarray(res.output.eval_returns)
+    timing = {
+        "compile_seconds": res.compile_seconds,
+        "run_seconds": res.run_seconds,
+        "steps_per_second": res.steps_per_second,
+    }
+    save_run(run_dir, cfg, metrics, eval_returns, timing)
+    _plot_run(run_dir, algo, env, metrics)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    console.print(
+        f"{algo} on {env}: eval return {summary['eval_mean_return']:.1f} "
+        f"± {summary['eval_std_return']:.1f} "
+        f"({seeds} seeds); compile {res.compile_seconds:.1f}s, run {res.run_seconds:.1f}s, "
+        f"{res.steps_per_second:,.0f} steps/s → {run_dir}"
+    )
+
+
+def _plot_run(run_dir: Path, algo: str, env: str, metrics: dict[str, Any]) -> None:
+    from policyopt.plots import plot_curves
+
+    x = metrics["time/total_timesteps"][0]
+    plot_curves(
+        {algo: (x, metrics["rollout/ep_rew_mean"])},
+        run_dir / "return",
+        "episodic return (reward)",
+        env,
+    )
+    for key in ("train/kl_forward", "train/clip_fraction"):
+        if key in metrics:
+            plot_curves({algo: (x, metrics[key])}, run_dir / key.split("/")[1], key, env)
+
+
+@app.command()
+def plot(
+    runs: Annotated[
+        list[Path], typer.Argument(help="run directories written by `policyopt train`")
+    ],
+    metric: Annotated[
+        list[str] | None, typer.Option(help="metric name(s), e.g. train/kl_forward")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="output file stem (PNG + SVG)")] = Path("out/compare"),
+) -> None:
+    """Overlay runs: mean across seeds with 95% bootstrap bands, one panel per metric.
+
+    Examples:
+
+      policyopt plot runs/ppo-CartPole-v1 runs/trpo-CartPole-v1 --out out/cartpole
+
+      policyopt plot runs/ppo-CartPole-v1 --metric train/approx_kl --metric train/clip_fraction
+    """
+    import json
+
+    import matplotlib.pyplot as plt
+
+    from policyopt.plots import plot_curves, save_figure
+    from policyopt.runs import load_metrics
+
+    metrics = metric or ["rollout/ep_rew_mean", "train/kl_forward", "train/clip_fraction"]
+    loaded = {}
+    for run in runs:
+        if not (run / "metrics.csv").exists():
+            _fail(ConfigError("cli", "RUNS", f"{run} has no metrics.csv (not a run directory)"))
+        algo = json.loads((run / "config.json").read_text())["algo"]
+        loaded[f"{algo} ({run.name})" if len(runs) > 1 else algo] = load_metrics(run)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.2), squeeze=False)
+    for ax, name in zip(axes[0], metrics, strict=True):
+        curves = {
+            k: (m["time/total_timesteps"][0], m[name]) for k, m in loaded.items() if name in m
+        }
+        if not curves:
+            _fail(ConfigError("cli", "--metric", f"{name!r} is in none of the runs"))
+        plot_curves(curves, out, name, ax=ax)
+    paths = save_figure(fig, out)
+    console.print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
 if __name__ == "__main__":
     app()

@@ -1,8 +1,9 @@
-"""Figures: tabular suboptimality curves (more panels arrive with the deep levels)."""
+"""Figures: tabular suboptimality curves and learning curves with bootstrap bands."""
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from policyopt.tabular.run import History
 
-__all__ = ["plot_tabular", "save_figure"]
+__all__ = ["bootstrap_ci", "plot_curves", "plot_tabular", "save_figure"]
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike[str]) -> list[Path]:
@@ -46,3 +47,50 @@ def plot_tabular(
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(ncol=2, fontsize=9)
     return save_figure(fig, path)
+
+
+def bootstrap_ci(
+    values: np.ndarray, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap CI of the mean across seeds (axis 0), per column; NaNs ignored."""
+    values = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    n = values.shape[0]
+    idx = rng.integers(0, n, size=(n_boot, n))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(values[idx], axis=1)
+        lo = np.nanpercentile(means, 100 * (1 - ci) / 2, axis=0)
+        hi = np.nanpercentile(means, 100 * (1 + ci) / 2, axis=0)
+    return lo, hi
+
+
+def plot_curves(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    path: str | os.PathLike[str],
+    ylabel: str,
+    title: str = "",
+    ax: plt.Axes | None = None,
+) -> list[Path] | None:
+    """Mean across seeds with a 95% bootstrap band, one line per label.
+
+    ``curves[label] = (x [T], y [seeds, T])``. With ``ax`` given, draws there and saves nothing.
+    """
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, (x, y) in curves.items():
+        y = np.atleast_2d(y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(y, axis=0)
+        line = ax.plot(x, mean, label=f"{label} (n={y.shape[0]})", lw=1.6)[0]
+        if y.shape[0] > 1:
+            lo, hi = bootstrap_ci(y)
+            ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=9)
+    return save_figure(fig, path) if own else None

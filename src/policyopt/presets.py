@@ -1,0 +1,56 @@
+"""Tuned settings per (recipe, environment): what ``policyopt train`` uses unless told otherwise.
+
+Taken from rl-baselines3-zoo (``hyperparams/{ppo,trpo,a2c}.yml``) where it has an entry, and
+otherwise chosen and checked by the learning tests (``tests/test_learning.py``), which train
+every entry here and assert its threshold. Each entry is ``(overrides, total_timesteps)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PRESETS", "preset"]
+
+_ZOO_PPO_CARTPOLE = {
+    "num_envs": 8,
+    "num_steps": 32,
+    "batch_size": 256,
+    "n_epochs": 20,
+    "gamma": 0.98,
+    "gae_lambda": 0.8,
+    "learning_rate": 1e-3,
+    "anneal_lr": True,
+}
+_ZOO_TRPO_CARTPOLE = {
+    "num_envs": 2,
+    "num_steps": 512,
+    "vf_batch_size": 512,
+    "cg_damping": 1e-3,
+    "gae_lambda": 0.98,
+    "vf_epochs": 20,
+}
+_MIRROR_CARTPOLE = {"num_envs": 8, "num_steps": 256, "vf_batch_size": 256, "vf_epochs": 10}
+
+PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
+    ("ppo", "CartPole-v1"): (_ZOO_PPO_CARTPOLE, 100_000),
+    ("ppo_kl", "CartPole-v1"): (_ZOO_PPO_CARTPOLE, 100_000),
+    ("trpo", "CartPole-v1"): (_ZOO_TRPO_CARTPOLE, 100_000),
+    ("npg", "CartPole-v1"): (_ZOO_TRPO_CARTPOLE, 100_000),
+    ("pg", "CartPole-v1"): ({"num_envs": 8}, 500_000),
+    ("mdpo", "CartPole-v1"): (_MIRROR_CARTPOLE, 200_000),
+    ("adaptive_trpo", "CartPole-v1"): (_MIRROR_CARTPOLE, 200_000),
+    ("ppo", "Pendulum-v1"): (
+        {"num_envs": 4, "num_steps": 1024, "gamma": 0.9, "learning_rate": 1e-3, "n_epochs": 10},
+        200_000,
+    ),
+    ("trpo", "Pendulum-v1"): (
+        {"num_envs": 2, "num_steps": 1024, "gamma": 0.9, "vf_epochs": 15, "vf_batch_size": 128},
+        200_000,
+    ),
+}
+
+
+def preset(algo: str, env_id: str) -> tuple[dict[str, Any], int | None]:
+    """``(overrides, total_timesteps)`` for the pair, or ``({}, None)`` when there is none."""
+    kw, steps = PRESETS.get((algo, env_id), ({}, None))
+    return dict(kw), steps

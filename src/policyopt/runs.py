@@ -1,0 +1,86 @@
+"""Run directories: ``runs/<name>/`` with config, per-seed metrics, summary and plots.
+
+Everything is written atomically (temporary file + ``os.replace``), so an interrupted run
+leaves only complete, readable files.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["atomic_write_text", "load_metrics", "save_run"]
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8"
+    ) as tmp:
+        tmp.write(text)
+        tmp.flush()
+        os.fsync(tmp.fileno())
+    os.replace(tmp.name, path)
+    return path
+
+
+def _jsonable(config: Any) -> dict[str, Any]:
+    d = dataclasses.asdict(config)
+    return {
+        "algo": type(config).name,
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in d.items()},
+    }
+
+
+def save_run(
+    out_dir: str | os.PathLike[str],
+    config: Any,
+    metrics: dict[str, np.ndarray],
+    eval_returns: np.ndarray,
+    timing: dict[str, float],
+) -> Path:
+    """Write ``config.json``, ``metrics.csv`` (one row per seed × update) and ``summary.json``.
+
+    ``metrics[name]`` has shape ``[seeds, updates]``; ``eval_returns`` ``[seeds, episodes]``.
+    """
+    out = Path(out_dir)
+    atomic_write_text(out / "config.json", json.dumps(_jsonable(config), indent=2) + "\n")
+    names = sorted(metrics)
+    n_seeds, n_updates = np.asarray(metrics[names[0]]).shape
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["seed", "update", *names])
+    cols = [np.asarray(metrics[n], dtype=np.float64) for n in names]
+    for s in range(n_seeds):
+        for u in range(n_updates):
+            w.writerow([s, u, *(repr(float(c[s, u])) for c in cols)])
+    atomic_write_text(out / "metrics.csv", buf.getvalue())
+    ev = np.asarray(eval_returns, dtype=np.float64)
+    summary = {
+        "eval_mean_return": float(ev.mean()),
+        "eval_std_return": float(ev.std()),
+        "eval_mean_return_per_seed": ev.mean(axis=1).tolist(),
+        **timing,
+    }
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return out
+
+
+def load_metrics(run_dir: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Read ``metrics.csv`` back as ``{name: [seeds, updates]}``."""
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, data = rows[0], np.asarray(rows[1:], dtype=np.float64)
+    seeds = data[:, 0].astype(int)
+    n_seeds, n_updates = seeds.max() + 1, int(data[:, 1].max()) + 1
+    return {name: data[:, i].reshape(n_seeds, n_updates) for i, name in enumerate(header) if i >= 2}

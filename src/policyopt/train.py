@@ -1,0 +1,221 @@
+"""Compiled training: ``make_train(config) -> train(key, hp)``, the whole loop under ``jax.jit``.
+
+One update = a rollout (``lax.scan`` over steps of ``vmap``-ed gymnax environments), GAE with
+termination and truncation kept apart (truncation bootstraps from the value of the final
+observation), then the recipe's update (:mod:`policyopt.algorithms`). ``lax.scan`` over updates
+makes the whole run one XLA program, so ``jax.vmap(train)`` trains many seeds — or many values
+of a float hyperparameter, which ``train`` takes as traced leaves in ``hp`` — at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from policyopt.algorithms import Batch, Learner, make_recipe
+from policyopt.configs import BaseConfig, hparams
+from policyopt.envs.jax_env import JaxEnv, make_jax_env
+from policyopt.estimators import batched_gae
+from policyopt.nn import Networks, make_networks
+
+__all__ = ["TrainOutput", "evaluate_policy", "make_train", "run_train"]
+
+HP = dict[str, jax.Array]
+
+
+class Transition(NamedTuple):
+    obs: jax.Array
+    action: jax.Array
+    logp: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    done: jax.Array
+    final_obs: jax.Array
+
+
+@struct.dataclass
+class EpisodeStats:
+    """Running return/length per env and the mean of the last completed episodes."""
+
+    ret: jax.Array
+    length: jax.Array
+    last_return: jax.Array
+    last_length: jax.Array
+
+
+@struct.dataclass
+class RunnerState:
+    learner: Learner
+    env_state: Any
+    obs: jax.Array
+    stats: EpisodeStats
+    key: jax.Array
+    update: jax.Array
+
+
+class TrainOutput(NamedTuple):
+    """What ``train`` returns: the final learner, per-update metrics and evaluation returns."""
+
+    learner: Learner
+    metrics: dict[str, jax.Array]
+    eval_returns: jax.Array
+
+
+def evaluate_policy(
+    env: JaxEnv, nets: Networks, actor: Any, key: jax.Array, episodes: int, max_steps: int
+) -> jax.Array:
+    """Undiscounted return of the deterministic policy (mode) over ``episodes`` episodes.
+
+    Runs ``episodes`` environments in parallel for ``max_steps`` steps and sums each one's
+    rewards up to its first episode end (later, auto-reset episodes are masked out).
+    """
+    key, k_reset = jax.random.split(key)
+    obs, state = env.reset(k_reset, episodes)
+
+    def step(carry: Any, k: jax.Array) -> tuple[Any, None]:
+        obs, state, total, alive = carry
+        action = nets.policy(actor, obs).mode()
+        out = env.step(k, state, action)
+        total = total + jnp.where(alive, out.reward, 0.0)
+        alive = alive & ~(out.terminated | out.truncated)
+        return (out.obs, out.state, total, alive), None
+
+    init = (obs, state, jnp.zeros(episodes), jnp.ones(episodes, bool))
+    (_, _, total, _), _ = jax.lax.scan(step, init, jax.random.split(key, max_steps))
+    return total
+
+
+def make_train(
+    config: BaseConfig, log_fn: Callable[[dict[str, Any]], None] | None = None, log_every: int = 10
+) -> Callable[..., TrainOutput]:
+    """Build ``train(key, hp=None) -> TrainOutput`` for ``config`` (not yet jitted).
+
+    Args:
+        config: a recipe config (:mod:`policyopt.configs`); static fields fix shapes.
+        log_fn: optional host callback receiving a metrics dict every ``log_every`` updates
+            (through ``jax.debug.callback``; leave it None for benchmarks).
+        log_every: update interval of ``log_fn``.
+
+    ``hp`` defaults to :func:`policyopt.configs.hparams` of ``config``; pass arrays in it and
+    ``jax.vmap`` to sweep float hyperparameters in one compiled program.
+    """
+    env = make_jax_env(config.env_id)
+    nets = make_networks(
+        env.action_spec, config.hidden_sizes, config.activation, log_std_init=config.log_std_init
+    )
+    recipe = make_recipe(config, nets)
+    num_updates = config.num_updates
+    max_steps = int(getattr(env.params, "max_steps_in_episode", 1000))
+    default_hp = hparams(config)
+
+    def rollout(runner: RunnerState, _: None) -> tuple[RunnerState, Transition]:
+        key, k_act, k_env = jax.random.split(runner.key, 3)
+        learner = runner.learner
+        dist = nets.policy(learner.actor, runner.obs)
+        action = dist.sample(k_act)
+        logp = dist.log_prob(action)
+        value = nets.value(learner.critic, runner.obs)
+        out = env.step(k_env, runner.env_state, action)
+        done = out.terminated | out.truncated
+        s = runner.stats
+        ret, length = s.ret + out.reward, s.length + 1
+        n_done = jnp.sum(done)
+        mean_ret = jnp.sum(jnp.where(done, ret, 0.0)) / jnp.maximum(n_done, 1)
+        mean_len = jnp.sum(jnp.where(done, length, 0)) / jnp.maximum(n_done, 1)
+        stats = EpisodeStats(
+            ret=jnp.where(done, 0.0, ret),
+            length=jnp.where(done, 0, length),
+            last_return=jnp.where(n_done > 0, mean_ret, s.last_return),
+            last_length=jnp.where(n_done > 0, mean_len, s.last_length),
+        )
+        tr = Transition(
+            runner.obs, action, logp, value, out.reward, out.terminated, done, out.final_obs
+        )
+        return runner.replace(env_state=out.state, obs=out.obs, stats=stats, key=key), tr
+
+    def update(runner: RunnerState, hp: HP) -> tuple[RunnerState, dict[str, jax.Array]]:
+        runner, traj = jax.lax.scan(rollout, runner, None, config.num_steps)
+        v_tp1 = nets.value(runner.learner.critic, traj.final_obs)
+        adv = batched_gae(
+            traj.reward,
+            traj.value,
+            v_tp1,
+            traj.terminated,
+            traj.done,
+            hp["gamma"],
+            hp["gae_lambda"],
+        )
+        flat = lambda x: x.reshape((-1, *x.shape[2:]))  # noqa: E731
+        batch = Batch(
+            obs=flat(traj.obs),
+            action=flat(traj.action),
+            logp=flat(traj.logp),
+            adv=flat(adv),
+            returns=flat(adv + traj.value),
+            value=flat(traj.value),
+        )
+        key, k_upd = jax.random.split(runner.key)
+        progress = runner.update.astype(jnp.float32) / num_updates
+        learner, metrics = recipe.update(runner.learner, batch, k_upd, hp, progress, runner.update)
+        runner = runner.replace(learner=learner, key=key, update=runner.update + 1)
+        metrics = {
+            "rollout/ep_rew_mean": runner.stats.last_return,
+            "rollout/ep_len_mean": runner.stats.last_length,
+            "time/total_timesteps": runner.update * config.rollout_size,
+            **metrics,
+        }
+        if log_fn is not None:
+            jax.lax.cond(
+                (runner.update % log_every == 0) | (runner.update == num_updates),
+                lambda m: jax.debug.callback(log_fn, m),
+                lambda m: None,
+                metrics,
+            )
+        return runner, metrics
+
+    def train(key: jax.Array, hp: HP | None = None) -> TrainOutput:
+        hp = default_hp if hp is None else {**default_hp, **hp}
+        key, k_env, k_actor, k_critic, k_eval = jax.random.split(key, 5)
+        obs, env_state = env.reset(k_env, config.num_envs)
+        learner = recipe.init(k_actor, k_critic, obs, hp)
+        n = config.num_envs
+        stats = EpisodeStats(
+            jnp.zeros(n), jnp.zeros(n, jnp.int32), jnp.float32(jnp.nan), jnp.float32(jnp.nan)
+        )
+        runner = RunnerState(learner, env_state, obs, stats, key, jnp.int32(0))
+        runner, metrics = jax.lax.scan(lambda r, _: update(r, hp), runner, None, num_updates)
+        eval_returns = evaluate_policy(
+            env, nets, runner.learner.actor, k_eval, config.eval_episodes, max_steps
+        )
+        return TrainOutput(runner.learner, metrics, eval_returns)
+
+    train.env = env  # type: ignore[attr-defined]
+    train.networks = nets  # type: ignore[attr-defined]
+    return train
+
+
+class TimedRun(NamedTuple):
+    output: TrainOutput
+    compile_seconds: float
+    run_seconds: float
+    steps_per_second: float
+
+
+def run_train(config: BaseConfig, seed: int = 0, num_seeds: int = 1) -> TimedRun:
+    """Compile and run ``train`` for ``num_seeds`` vmapped seeds; compile and run timed apart."""
+    train = make_train(config)
+    keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
+    fn = jax.jit(jax.vmap(train))
+    t0 = time.perf_counter()
+    compiled = fn.lower(keys).compile()
+    t1 = time.perf_counter()
+    out = jax.block_until_ready(compiled(keys))
+    t2 = time.perf_counter()
+    steps = config.num_updates * config.rollout_size * num_seeds
+    return TimedRun(out, t1 - t0, t2 - t1, steps / (t2 - t1))

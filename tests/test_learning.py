@@ -1,0 +1,34 @@
+"""Learning tests with thresholds: every recipe solves CartPole-v1 within a stated budget.
+
+Budgets (environment steps per seed) and settings are the library's presets
+(``policyopt.presets``: rl-baselines3-zoo CartPole-v1 entries where one exists).
+Each test trains 2 vmapped seeds and requires a mean deterministic evaluation return ≥ 475
+(CartPole-v1's reward threshold) over 2 × 16 episodes.
+"""
+
+import numpy as np
+import pytest
+
+from policyopt.configs import make_config
+from policyopt.presets import PRESETS
+from policyopt.train import run_train
+
+CARTPOLE = {algo: PRESETS[(algo, env)] for algo, env in PRESETS if env == "CartPole-v1"}
+
+
+@pytest.mark.parametrize("algo", list(CARTPOLE))
+def test_recipe_solves_cartpole(algo: str) -> None:
+    kw, budget = CARTPOLE[algo]
+    cfg = make_config(algo, env_id="CartPole-v1", total_timesteps=budget, **kw)
+    res = run_train(cfg, seed=0, num_seeds=2)
+    ev = np.asarray(res.output.eval_returns)
+    assert ev.mean() >= 475, (algo, ev.mean(axis=1))
+
+
+@pytest.mark.parametrize(("algo", "threshold"), [("ppo", -400.0), ("trpo", -400.0)])
+def test_pendulum_reaches_threshold(algo: str, threshold: float) -> None:
+    kw, budget = PRESETS[(algo, "Pendulum-v1")]
+    cfg = make_config(algo, env_id="Pendulum-v1", total_timesteps=budget, **kw)
+    res = run_train(cfg, seed=0, num_seeds=2)
+    ev = np.asarray(res.output.eval_returns)
+    assert ev.mean() >= threshold, (algo, ev.mean(axis=1))
