@@ -133,16 +133,16 @@ def main() -> None:
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     tmp.replace(out)
-    print(
-        f"{'name':28s} {'steps':>8s} {'compile s':>9s} {'train s':>8s} {'steps/s':>10s} {'eval':>7s}"
-    )
+    head = ("name", "steps", "compile s", "train s", "steps/s", "eval")
+    print(f"{head[0]:28s} {head[1]:>8s} {head[2]:>9s} {head[3]:>8s} {head[4]:>10s} {head[5]:>7s}")
     for r in rows:
         if "skipped" in r:
             print(f"{r['name']:28s} skipped: {r['skipped']}")
             continue
         ev = r.get("eval_mean_return")
+        comp = r.get("compile_seconds", 0)
         print(
-            f"{r['name']:28s} {r['steps']:8d} {r.get('compile_seconds', 0):9.2f} {r['train_seconds']:8.2f} "
+            f"{r['name']:28s} {r['steps']:8d} {comp:9.2f} {r['train_seconds']:8.2f} "
             f"{r['steps_per_second']:10,.0f} {'' if ev is None else f'{ev:7.1f}'}"
         )
     for k, v in ratios.items():

@@ -161,3 +161,24 @@ def test_vmap_over_a_float_hyperparameter_without_recompiling() -> None:
 def test_continuous_actions_compile() -> None:
     out = jax.jit(make_train(tiny("trpo", env_id="Pendulum-v1")))(jax.random.PRNGKey(0))
     assert np.all(np.isfinite(np.asarray(out.metrics["train/kl_forward"])))
+
+
+@pytest.mark.parametrize("env_id", ["Acrobot-v1", "MountainCarContinuous-v0"])
+def test_other_gymnax_envs_train(env_id: str) -> None:
+    out = jax.jit(make_train(tiny("ppo", env_id=env_id)))(jax.random.PRNGKey(0))
+    assert np.all(np.isfinite(np.asarray(out.metrics["train/value_loss"])))
+
+
+def test_host_logging_callback_is_called() -> None:
+    seen = []
+    cfg = tiny("ppo")
+    train = make_train(
+        cfg, log_fn=lambda m: seen.append(float(m["time/total_timesteps"])), log_every=2
+    )
+    jax.block_until_ready(jax.jit(train)(jax.random.PRNGKey(0)))
+    assert sorted(seen) == [256.0, 512.0]  # updates 2 and 4 of 4
+
+
+def test_unknown_env_suggests_close_ids() -> None:
+    with pytest.raises(ConfigError, match=r"unknown JAX-native env 'CartPol-v1'.*'CartPole-v1'"):
+        make_train(tiny("ppo", env_id="CartPol-v1"))
