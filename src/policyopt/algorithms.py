@@ -39,7 +39,7 @@ from policyopt.configs import (
     PPOKLConfig,
     TRPOConfig,
 )
-from policyopt.divergences import fisher_vector_product, kl_divergence
+from policyopt.divergences import adapt_kl_coefficient, fisher_vector_product, kl_divergence
 from policyopt.metrics import explained_variance, policy_diagnostics
 from policyopt.nn import Networks
 from policyopt.solvers.first_order import minibatch_epochs
@@ -282,8 +282,9 @@ def ppo_kl(cfg: PPOKLConfig, nets: Networks) -> Recipe:
         learner: Learner, batch: Batch, key: jax.Array, hp: HP, progress: jax.Array, k: jax.Array
     ) -> tuple[Learner, Metrics]:
         learner, metrics = base.update(learner, batch, key, hp, progress, k)
-        d, beta, target = metrics["train/kl_forward"], learner.extra["beta"], hp["kl_target"]
-        beta = jnp.where(d < target / 1.5, beta / 2, jnp.where(d > target * 1.5, beta * 2, beta))
+        beta = adapt_kl_coefficient(
+            learner.extra["beta"], metrics["train/kl_forward"], hp["kl_target"]
+        )
         return learner.replace(extra={"beta": beta}), metrics | {"train/beta": beta}
 
     return Recipe(base.init, update)

@@ -25,7 +25,13 @@ import optax
 
 from policyopt.errors import check_choice
 
-__all__ = ["DIRECTIONS", "euclidean", "fisher_vector_product", "kl_divergence"]
+__all__ = [
+    "DIRECTIONS",
+    "adapt_kl_coefficient",
+    "euclidean",
+    "fisher_vector_product",
+    "kl_divergence",
+]
 
 DIRECTIONS: tuple[str, ...] = ("forward", "reverse")
 """The allowed ``direction`` values of :func:`kl_divergence`."""
@@ -105,3 +111,13 @@ def fisher_vector_product(
         return optax.tree_utils.tree_add_scale(hv, damping, v)
 
     return fvp
+
+
+def adapt_kl_coefficient(
+    beta: float | jax.Array, kl: float | jax.Array, target: float | jax.Array
+) -> jax.Array:
+    """PPO's adaptive KL penalty rule (Schulman et al. 2017, §4), shared by both levels.
+
+    ``kl < target/1.5 ⇒ β/2``; ``kl > 1.5·target ⇒ 2β``; otherwise β is kept.
+    """
+    return jnp.where(kl < target / 1.5, beta / 2, jnp.where(kl > target * 1.5, beta * 2, beta))

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from policyopt.divergences import adapt_kl_coefficient
 from policyopt.errors import ConfigError, check_choice, check_int, check_range, suggest
 from policyopt.tabular.exact import (
     Evaluation,
@@ -400,10 +401,7 @@ class PPOKL:
         run, _ = _adam_descent("kl", self.lr, self.epochs)
         new, opt_state = run(th, state.aux["opt_state"], data)
         kl_d = float(data["d"] @ kl_per_state(data["pi_k"], softmax(new)))
-        if kl_d < self.target_kl / 1.5:
-            beta = beta / 2.0
-        elif kl_d > self.target_kl * 1.5:
-            beta = beta * 2.0
+        beta = float(adapt_kl_coefficient(beta, kl_d, self.target_kl))
         info = StepInfo(self.lr, _step_kl(ev, th, new), extra={"beta": beta, "kl_d": kl_d})
         return AlgoState(np.asarray(new), {"opt_state": opt_state, "beta": beta}), info
 
