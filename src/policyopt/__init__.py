@@ -21,3 +21,19 @@ if not _os.environ.get("POLICYOPT_KEEP_XLA_FLAGS"):
     _os.environ["XLA_FLAGS"] = _flags
 
 __version__ = "0.1.0"
+
+from policyopt.agent import Agent  # noqa: E402
+from policyopt.configs import CONFIGS, hparams, make_config  # noqa: E402
+from policyopt.errors import ConfigError  # noqa: E402
+from policyopt.train import make_train, run_train  # noqa: E402
+
+__all__ = [
+    "CONFIGS",
+    "Agent",
+    "ConfigError",
+    "__version__",
+    "hparams",
+    "make_config",
+    "make_train",
+    "run_train",
+]

@@ -1,0 +1,294 @@
+"""``Agent``: the stable-baselines3-style facade over the host loop (reward convention).
+
+>>> agent = Agent("trpo", "CartPole-v1", num_envs=4)     # doctest: +SKIP
+>>> agent.learn(100_000).evaluate(10)                     # doctest: +SKIP
+
+``predict`` has SB3's signature, so ``stable_baselines3.common.evaluation.evaluate_policy``
+works on an Agent unchanged. ``save``/``load`` use :mod:`policyopt.checkpoint` (no pickle).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import serialization
+
+import policyopt
+from policyopt.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from policyopt.configs import CONFIGS, make_config
+from policyopt.host import HostState, HostTrainer, RunningMeanStd
+
+__all__ = ["Agent"]
+
+
+class Agent:
+    """Train, use, save and load one recipe on one Gymnasium environment.
+
+    Args:
+        algo: recipe name (pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo).
+        env_id: a Gymnasium id (Discrete or 1-D Box actions, 1-D Box observations).
+        seed: seeds parameters, sampling and environment resets.
+        vectorization: "sync" or "async" Gymnasium vector envs.
+        normalize_obs / normalize_reward: running observation normalisation and reward
+            scaling (SB3's VecNormalize); statistics are saved with the agent.
+        checkpoint_path: where ``learn`` writes a checkpoint every ``checkpoint_every`` updates.
+        checkpoint_every: updates per checkpoint segment (environments are reseeded at segment
+            starts so that resume is exact; see :mod:`policyopt.host`). Default: the number
+            of updates that makes a segment at least 50,000 environment steps.
+        **hparams: config fields of the recipe (validated before any environment is created).
+    """
+
+    def __init__(
+        self,
+        algo: str,
+        env_id: str,
+        seed: int = 0,
+        vectorization: str = "sync",
+        normalize_obs: bool = False,
+        normalize_reward: bool = False,
+        checkpoint_path: str | os.PathLike[str] | None = None,
+        checkpoint_every: int | None = None,
+        **hparams: Any,
+    ) -> None:
+        hparams.setdefault(
+            "total_timesteps", hparams.get("num_envs", 8) * hparams.get("num_steps", 128)
+        )
+        self.config = make_config(algo, env_id=env_id, **hparams)  # ConfigError before any env
+        self.algo, self.env_id, self.seed = algo, env_id, seed
+        if checkpoint_every is None:
+            checkpoint_every = max(1, -(-50_000 // self.config.rollout_size))
+        self.settings = {
+            "vectorization": vectorization,
+            "normalize_obs": normalize_obs,
+            "normalize_reward": normalize_reward,
+            "checkpoint_every": int(checkpoint_every),
+        }
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
+        self.trainer = HostTrainer(
+            self.config, seed, vectorization, normalize_obs, normalize_reward, checkpoint_every
+        )
+        self.state: HostState = self.trainer.init_state()
+        self._mode = jax.jit(lambda actor, obs: self.trainer.nets.policy(actor, obs).mode())
+        self._sample = jax.jit(lambda actor, obs, k: self.trainer.nets.policy(actor, obs).sample(k))
+        self._predict_key = jax.random.PRNGKey(seed + 1)
+
+    # ------------------------------------------------------------------ training
+    @property
+    def num_timesteps(self) -> int:
+        return self.state.update * self.config.rollout_size
+
+    def learn(
+        self,
+        total_timesteps: int,
+        callback: Callable[[dict[str, float]], bool | None] | None = None,
+        progress_bar: bool = False,
+        resume: bool = False,
+    ) -> Agent:
+        """Train until ``total_timesteps`` (whole rollouts); ``callback(metrics) is False`` stops.
+
+        With ``resume=True`` and an existing ``checkpoint_path``, continue from it exactly.
+        """
+        if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
+            self._restore(self.checkpoint_path)
+        target = total_timesteps // self.config.rollout_size
+        self.trainer.total_updates = target
+        every = self.settings["checkpoint_every"]
+        progress = None
+        if progress_bar:
+            from rich.progress import Progress
+
+            progress = Progress()
+            task = progress.add_task(
+                f"{self.algo} {self.env_id}", total=target * self.config.rollout_size
+            )
+            progress.start()
+        try:
+            while self.state.update < target:
+                metrics = self.trainer.run_update(self.state)
+                if progress is not None:
+                    progress.update(
+                        task,
+                        completed=self.num_timesteps,
+                        description=f"{self.algo} {self.env_id} "
+                        f"return {metrics['rollout/ep_rew_mean']:.1f}",
+                    )
+                if self.checkpoint_path is not None and self.state.update % every == 0:
+                    self.save(self.checkpoint_path)
+                if callback is not None and callback(metrics) is False:
+                    break
+        finally:
+            if progress is not None:
+                progress.stop()
+        return self
+
+    @property
+    def history(self) -> list[dict[str, float]]:
+        """Per-update metrics (SB3 names plus policyopt's, DESIGN §4)."""
+        return self.state.history
+
+    # ------------------------------------------------------------------ acting
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, Any]:
+        """stable-baselines3's ``predict``: actions for a (batch of) observation(s), no state."""
+        obs = np.asarray(observation, np.float32)
+        single = obs.ndim == len(self.trainer.envs.single_observation_space.shape)
+        batch = self.trainer.normalize(obs[None] if single else obs, self.state)
+        if deterministic:
+            action = self._mode(self.state.learner.actor, batch)
+        else:
+            self._predict_key, k = jax.random.split(self._predict_key)
+            action = self._sample(self.state.learner.actor, batch, k)
+        action = np.asarray(action)
+        if not self.trainer.spec.discrete:
+            action = np.clip(action, self.trainer.spec.low, self.trainer.spec.high)
+        return (action[0] if single else action), state
+
+    def evaluate(
+        self, n_episodes: int = 10, deterministic: bool = True, seed: int = 12345
+    ) -> tuple[float, float]:
+        """Mean and std of undiscounted episode returns on a fresh environment."""
+        env = gym.make(self.env_id)
+        returns = []
+        for ep in range(n_episodes):
+            obs, _ = env.reset(seed=seed + ep)
+            total, done = 0.0, False
+            while not done:
+                action, _ = self.predict(obs, deterministic=deterministic)
+                obs, r, term, trunc, _ = env.step(action)
+                total += float(r)
+                done = term or trunc
+            returns.append(total)
+        env.close()
+        return float(np.mean(returns)), float(np.std(returns))
+
+    def record(self, path: str | os.PathLike[str], episodes: int = 1, fps: int = 30) -> Path:
+        """Write a GIF of ``episodes`` deterministic episodes (rgb_array rendering)."""
+        from PIL import Image
+
+        env = gym.make(self.env_id, render_mode="rgb_array")
+        frames = []
+        for ep in range(episodes):
+            obs, _ = env.reset(seed=ep)
+            done = False
+            while not done:
+                frames.append(Image.fromarray(env.render()))
+                action, _ = self.predict(obs, deterministic=True)
+                obs, _, term, trunc, _ = env.step(action)
+                done = term or trunc
+        env.close()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        frames[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=int(1000 / fps),
+            loop=0,
+        )
+        os.replace(tmp, path)
+        return path
+
+    # ------------------------------------------------------------------ persistence
+    def _state_tree(self) -> dict[str, Any]:
+        s = self.state
+        tree: dict[str, Any] = {
+            "learner": s.learner,
+            "key": s.key,
+            "episode_returns": np.asarray(s.episode_returns, np.float64),
+            "episode_lengths": np.asarray(s.episode_lengths, np.int64),
+        }
+        for name in ("obs_rms", "ret_rms"):
+            rms = getattr(s, name)
+            if rms is not None:
+                tree[name] = {"mean": rms.mean, "var": rms.var, "count": np.float64(rms.count)}
+        return tree
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write a checkpoint (pickle-free, atomic) with everything needed to resume exactly."""
+        cfg = dataclasses.asdict(self.config)
+        cfg["hidden_sizes"] = list(cfg["hidden_sizes"])
+        meta = {
+            "library_version": policyopt.__version__,
+            "algo": self.algo,
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "config": cfg,
+            "settings": self.settings,
+            "update": self.state.update,
+            "history": self.state.history,
+        }
+        return write_checkpoint(path, meta, self._state_tree())
+
+    def _restore(self, path: Path) -> None:
+        meta, tree = read_checkpoint(path)
+        template = self._state_tree()
+        if ("obs_rms" in tree) != ("obs_rms" in template) or ("ret_rms" in tree) != (
+            "ret_rms" in template
+        ):
+            raise CheckpointError(f"{path}: normalisation settings differ from this agent's")
+        for name in ("episode_returns", "episode_lengths"):
+            template[name] = np.asarray(tree.get(name, template[name]))
+        try:
+            restored = serialization.from_state_dict(template, tree)
+        except (ValueError, KeyError, TypeError) as err:
+            raise CheckpointError(
+                f"{path}: does not match this agent's networks/optimiser ({err})"
+            ) from err
+        s = self.state
+        s.learner = jax.tree.map(jnp.asarray, restored["learner"])
+        s.key = jnp.asarray(restored["key"], dtype=jnp.uint32)
+        s.update = int(meta["update"])
+        s.history = list(meta["history"])
+        s.episode_returns = deque(np.asarray(restored["episode_returns"]).tolist(), maxlen=100)
+        s.episode_lengths = deque(np.asarray(restored["episode_lengths"]).tolist(), maxlen=100)
+        for name in ("obs_rms", "ret_rms"):
+            if name in restored:
+                r = restored[name]
+                setattr(
+                    s,
+                    name,
+                    RunningMeanStd(np.asarray(r["mean"]), np.asarray(r["var"]), float(r["count"])),
+                )
+        self.trainer._obs = None  # force the segment's deterministic reseed
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str], checkpoint_path: str | os.PathLike[str] | None = None
+    ) -> Agent:
+        """Rebuild an Agent from a checkpoint (config, parameters, optimiser, RNG, statistics)."""
+        path = Path(path)
+        meta, _ = read_checkpoint(path)
+        if meta.get("algo") not in CONFIGS:
+            raise CheckpointError(f"{path}: unknown recipe {meta.get('algo')!r}")
+        cfg = dict(meta["config"])
+        cfg.pop("env_id", None)
+        settings = meta["settings"]
+        agent = cls(
+            meta["algo"],
+            meta["env_id"],
+            seed=meta["seed"],
+            vectorization=settings["vectorization"],
+            normalize_obs=settings["normalize_obs"],
+            normalize_reward=settings["normalize_reward"],
+            checkpoint_path=checkpoint_path if checkpoint_path is not None else path,
+            checkpoint_every=settings["checkpoint_every"],
+            **cfg,
+        )
+        agent._restore(path)
+        return agent

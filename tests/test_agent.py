@@ -1,0 +1,169 @@
+"""The Gymnasium host loop, the SB3-style Agent and pickle-free checkpoints."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import pytest
+
+from policyopt.agent import Agent
+from policyopt.checkpoint import CheckpointError, read_checkpoint
+from policyopt.errors import ConfigError
+
+SMALL = {"num_envs": 2, "num_steps": 32, "batch_size": 32, "n_epochs": 2}
+
+
+def test_agent_learns_cartpole_and_predicts_with_sb3_signature() -> None:
+    agent = Agent(
+        "ppo",
+        "CartPole-v1",
+        seed=0,
+        num_envs=8,
+        num_steps=32,
+        batch_size=256,
+        n_epochs=20,
+        gamma=0.98,
+        gae_lambda=0.8,
+        learning_rate=1e-3,
+        anneal_lr=True,
+    )
+    agent.learn(60_000)
+    mean, _ = agent.evaluate(5)
+    assert mean >= 200, mean
+    obs = np.zeros((3, 4), np.float32)
+    actions, state = agent.predict(
+        obs, state=None, episode_start=np.ones(3, bool), deterministic=True
+    )
+    assert actions.shape == (3,) and state is None
+    single, _ = agent.predict(obs[0], deterministic=True)
+    assert np.ndim(single) == 0
+    for key in (
+        "rollout/ep_rew_mean",
+        "train/kl_forward",
+        "train/clip_fraction",
+        "time/total_timesteps",
+    ):
+        assert key in agent.history[-1]
+
+
+def test_continuous_actions_are_clipped_to_bounds() -> None:
+    agent = Agent("trpo", "Pendulum-v1", num_envs=2, num_steps=64, vf_batch_size=64, vf_epochs=1)
+    agent.learn(128)
+    actions, _ = agent.predict(np.random.default_rng(0).normal(size=(50, 3)) * 10)
+    assert actions.shape == (50, 1) and np.all(np.abs(actions) <= 2.0)
+
+
+def test_callback_can_stop_training() -> None:
+    agent = Agent("ppo", "CartPole-v1", **SMALL)
+    calls = []
+    agent.learn(64 * 10, callback=lambda m: calls.append(m) or len(calls) < 3)
+    assert len(calls) == 3 and agent.num_timesteps == 3 * 64
+
+
+def test_bad_input_fails_before_any_environment() -> None:
+    with pytest.raises(ConfigError, match=r"PPOConfig\.clip_eps"):
+        Agent("ppo", "CartPole-v1", clip_eps=-1)
+    with pytest.raises(ConfigError, match=r"unknown Gymnasium id 'CartPol-v1'.*'CartPole-v1'"):
+        Agent("ppo", "CartPol-v1")
+    with pytest.raises(ConfigError, match=r"observation_space: Discrete"):
+        Agent("ppo", "FrozenLake-v1")
+
+
+def test_save_load_roundtrip_and_normalisation_saved(tmp_path: Path) -> None:
+    agent = Agent("ppo", "CartPole-v1", normalize_obs=True, normalize_reward=True, **SMALL)
+    agent.learn(128)
+    path = agent.save(tmp_path / "agent.ckpt")
+    loaded = Agent.load(path)
+    obs = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_array_equal(
+        agent.predict(obs, deterministic=True)[0], loaded.predict(obs, deterministic=True)[0]
+    )
+    np.testing.assert_allclose(loaded.state.obs_rms.mean, agent.state.obs_rms.mean)
+    assert loaded.num_timesteps == agent.num_timesteps and loaded.history == agent.history
+
+
+def test_corrupted_truncated_and_wrong_version_checkpoints(tmp_path: Path) -> None:
+    agent = Agent("ppo", "CartPole-v1", **SMALL)
+    path = agent.save(tmp_path / "a.ckpt")
+    blob = path.read_bytes()
+    (tmp_path / "trunc.ckpt").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        Agent.load(tmp_path / "trunc.ckpt")
+    payload = msgpack.unpackb(blob, raw=False)
+    payload["version"] = 99
+    (tmp_path / "v99.ckpt").write_bytes(msgpack.packb(payload, use_bin_type=True))
+    with pytest.raises(CheckpointError, match="format version 99"):
+        Agent.load(tmp_path / "v99.ckpt")
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        Agent.load(tmp_path / "missing.ckpt")
+
+
+def test_crafted_pickle_file_never_executes(tmp_path: Path) -> None:
+    """A pickle payload that would create a file if unpickled is only ever read as data."""
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (tmp_path / "evil.ckpt").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError):
+        read_checkpoint(tmp_path / "evil.ckpt")
+    payload = {
+        "format": "policyopt-checkpoint",
+        "version": 1,
+        "meta": "{}",
+        "state": pickle.dumps(Evil()),
+    }
+    (tmp_path / "evil2.ckpt").write_bytes(msgpack.packb(payload, use_bin_type=True))
+    with pytest.raises(CheckpointError):
+        read_checkpoint(tmp_path / "evil2.ckpt")
+    assert not marker.exists()
+
+
+CHILD = """
+import os, signal, sys
+from policyopt.agent import Agent
+agent = Agent("ppo", "CartPole-v1", seed=3, checkpoint_path=sys.argv[1], checkpoint_every=3,
+              num_envs=2, num_steps=32, batch_size=32, n_epochs=2)
+def cb(m):
+    if agent.state.update == 7:  # last checkpoint was written at update 6
+        os.kill(os.getpid(), signal.SIGKILL)
+agent.learn(64 * 12, callback=cb)
+"""
+
+
+def test_sigkill_then_resume_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ckpt)], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    meta, _ = read_checkpoint(ckpt)
+    assert meta["update"] == 6
+    resumed = Agent.load(ckpt)
+    resumed.learn(64 * 12, resume=True)
+    full = Agent(
+        "ppo",
+        "CartPole-v1",
+        seed=3,
+        checkpoint_every=3,
+        num_envs=2,
+        num_steps=32,
+        batch_size=32,
+        n_epochs=2,
+    )
+    full.learn(64 * 12)
+    assert len(resumed.history) == len(full.history) == 12
+    for a, b in zip(resumed.history, full.history, strict=True):
+        assert a == b
+    obs = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    np.testing.assert_array_equal(
+        resumed.predict(obs, deterministic=True)[0], full.predict(obs, deterministic=True)[0]
+    )
