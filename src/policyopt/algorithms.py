@@ -40,6 +40,7 @@ from policyopt.configs import (
     TRPOConfig,
 )
 from policyopt.divergences import adapt_kl_coefficient, fisher_vector_product, kl_divergence
+from policyopt.estimators import batched_gae
 from policyopt.metrics import explained_variance, policy_diagnostics
 from policyopt.nn import Networks
 from policyopt.solvers.first_order import minibatch_epochs
@@ -47,7 +48,7 @@ from policyopt.solvers.linesearch import backtracking_line_search
 from policyopt.solvers.natural import conjugate_gradient, step_size_trust_region
 from policyopt.surrogates import clipped_ratio_loss, ratio_loss, score_loss
 
-__all__ = ["Batch", "Learner", "Recipe", "fit_critic", "make_recipe"]
+__all__ = ["Batch", "Learner", "Recipe", "Transition", "fit_critic", "make_batch", "make_recipe"]
 
 HP = dict[str, jax.Array]
 Metrics = dict[str, jax.Array]
@@ -64,6 +65,43 @@ class Batch(NamedTuple):
     adv: jax.Array
     returns: jax.Array
     value: jax.Array
+
+
+class Transition(NamedTuple):
+    """One rollout, time-major ``[T, N, ...]``, as both the compiled and the host loop collect it.
+
+    ``final_obs`` is the observation each step produced before any reset (what truncations
+    bootstrap from); ``done`` marks episode ends of either kind, ``terminated`` true ends.
+    """
+
+    obs: jax.Array
+    action: jax.Array
+    logp: jax.Array
+    value: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    done: jax.Array
+    final_obs: jax.Array
+
+
+def make_batch(nets: Networks, critic: Any, traj: Transition, hp: HP) -> Batch:
+    """GAE on the rollout (bootstrapping from V(final_obs)) and flatten it into a :class:`Batch`."""
+    v_tp1 = nets.value(critic, traj.final_obs)
+    adv = batched_gae(
+        traj.reward, traj.value, v_tp1, traj.terminated, traj.done, hp["gamma"], hp["gae_lambda"]
+    )
+
+    def flat(x: jax.Array) -> jax.Array:
+        return x.reshape((-1, *x.shape[2:]))
+
+    return Batch(
+        flat(traj.obs),
+        flat(traj.action),
+        flat(traj.logp),
+        flat(adv),
+        flat(adv + traj.value),
+        flat(traj.value),
+    )
 
 
 @struct.dataclass

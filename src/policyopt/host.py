@@ -24,10 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from policyopt.algorithms import Batch, Learner, make_recipe
+from policyopt.algorithms import Learner, Transition, make_batch, make_recipe
 from policyopt.configs import BaseConfig, hparams
 from policyopt.errors import ConfigError, suggest
-from policyopt.estimators import batched_gae
 from policyopt.nn import ActionSpec, Networks, make_networks
 
 __all__ = ["HostState", "HostTrainer", "RunningMeanStd", "action_spec_of", "make_vec_env"]
@@ -138,7 +137,7 @@ class HostTrainer:
         self.hp = hparams(config)
         self._update = jax.jit(self.recipe.update)
         self._act = jax.jit(self._act_fn)
-        self._prepare = jax.jit(self._prepare_fn)
+        self._prepare = jax.jit(lambda critic, traj, hp: make_batch(self.nets, critic, traj, hp))
         self._obs = None
         self.total_updates = config.num_updates
 
@@ -149,14 +148,6 @@ class HostTrainer:
         dist = self.nets.policy(actor, obs)
         action = dist.sample(jax.random.fold_in(key, t))  # one key per rollout, no split per step
         return action, dist.log_prob(action), self.nets.value(critic, obs)
-
-    def _prepare_fn(
-        self, critic: Any, obs, action, logp, value, reward, terminated, done, final_obs, hp
-    ) -> Batch:
-        v_tp1 = self.nets.value(critic, final_obs)
-        adv = batched_gae(reward, value, v_tp1, terminated, done, hp["gamma"], hp["gae_lambda"])
-        flat = lambda x: x.reshape((-1, *x.shape[2:]))  # noqa: E731
-        return Batch(flat(obs), flat(action), flat(logp), flat(adv), flat(adv + value), flat(value))
 
     # ------------------------------------------------------------------ state
     def init_state(self) -> HostState:
@@ -241,8 +232,8 @@ class HostTrainer:
                 bufs[name].append(val)
             raw = nxt
         self._obs = raw
-        arrays = {k: jnp.asarray(np.stack(v)) for k, v in bufs.items()}
-        batch = self._prepare(state.learner.critic, **arrays, hp=self.hp)
+        traj = Transition(**{k: jnp.asarray(np.stack(v)) for k, v in bufs.items()})
+        batch = self._prepare(state.learner.critic, traj, self.hp)
         state.key, k = jax.random.split(state.key)
         # Schedules (learning-rate annealing, MDPO's t_k) run over the current learn() call's
         # horizon, set by the caller; it defaults to the config's total_timesteps.

@@ -17,26 +17,14 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from policyopt.algorithms import Batch, Learner, make_recipe
+from policyopt.algorithms import Learner, Transition, make_batch, make_recipe
 from policyopt.configs import BaseConfig, hparams
 from policyopt.envs.jax_env import JaxEnv, make_jax_env
-from policyopt.estimators import batched_gae
 from policyopt.nn import Networks, make_networks
 
 __all__ = ["TrainOutput", "evaluate_policy", "make_train", "run_train"]
 
 HP = dict[str, jax.Array]
-
-
-class Transition(NamedTuple):
-    obs: jax.Array
-    action: jax.Array
-    logp: jax.Array
-    value: jax.Array
-    reward: jax.Array
-    terminated: jax.Array
-    done: jax.Array
-    final_obs: jax.Array
 
 
 @struct.dataclass
@@ -141,25 +129,7 @@ def make_train(
 
     def update(runner: RunnerState, hp: HP) -> tuple[RunnerState, dict[str, jax.Array]]:
         runner, traj = jax.lax.scan(rollout, runner, None, config.num_steps)
-        v_tp1 = nets.value(runner.learner.critic, traj.final_obs)
-        adv = batched_gae(
-            traj.reward,
-            traj.value,
-            v_tp1,
-            traj.terminated,
-            traj.done,
-            hp["gamma"],
-            hp["gae_lambda"],
-        )
-        flat = lambda x: x.reshape((-1, *x.shape[2:]))  # noqa: E731
-        batch = Batch(
-            obs=flat(traj.obs),
-            action=flat(traj.action),
-            logp=flat(traj.logp),
-            adv=flat(adv),
-            returns=flat(adv + traj.value),
-            value=flat(traj.value),
-        )
+        batch = make_batch(nets, runner.learner.critic, traj, hp)
         key, k_upd = jax.random.split(runner.key)
         progress = runner.update.astype(jnp.float32) / num_updates
         learner, metrics = recipe.update(runner.learner, batch, k_upd, hp, progress, runner.update)
