@@ -271,6 +271,29 @@ def _sb3_evaluate(model: Any, seed: int, eval_episodes: int) -> np.ndarray:
     return np.asarray(returns, dtype=np.float64)
 
 
+def _sb3_run(
+    name: str,
+    algo_cls: Any,
+    n_envs: int,
+    kwargs: dict[str, Any],
+    total_timesteps: int,
+    seed: int,
+    eval_episodes: int,
+) -> dict[str, Any]:
+    """Train an SB3-style model on CartPole-v1 (CPU, 1 torch thread) and evaluate it."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env(ENV_ID, n_envs=n_envs, seed=seed)
+    model = algo_cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kwargs)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=total_timesteps)
+    train_seconds = time.perf_counter() - t0
+    steps = int(model.num_timesteps)
+    env.close()
+    returns = _sb3_evaluate(model, seed, eval_episodes)
+    return _result(name, steps, train_seconds, 0.0, returns, torch_threads=1)
+
+
 def sb3_ppo(
     total_timesteps: int = 100_000,
     seed: int = 0,
@@ -279,32 +302,14 @@ def sb3_ppo(
     """Stable-Baselines3 PPO with rl-zoo3's CartPole-v1 hyperparameters (linear lr/clip)."""
     _sb3_setup(seed)
     from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
 
     z = ZOO_PPO_CARTPOLE
-    env = make_vec_env(ENV_ID, n_envs=z["n_envs"], seed=seed)
-    model = PPO(
-        "MlpPolicy",
-        env,
-        n_steps=z["n_steps"],
-        batch_size=z["batch_size"],
-        gae_lambda=z["gae_lambda"],
-        gamma=z["gamma"],
-        n_epochs=z["n_epochs"],
-        ent_coef=z["ent_coef"],
-        learning_rate=LinearSchedule(z["learning_rate"]),
-        clip_range=LinearSchedule(z["clip_range"]),
-        seed=seed,
-        device="cpu",
-        verbose=0,
-    )
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=total_timesteps)
-    train_seconds = time.perf_counter() - t0
-    steps = int(model.num_timesteps)
-    env.close()
-    returns = _sb3_evaluate(model, seed, eval_episodes)
-    return _result("sb3_ppo", steps, train_seconds, 0.0, returns, torch_threads=1)
+    kwargs = {
+        k: z[k] for k in ("n_steps", "batch_size", "gae_lambda", "gamma", "n_epochs", "ent_coef")
+    }
+    kwargs["learning_rate"] = LinearSchedule(z["learning_rate"])
+    kwargs["clip_range"] = LinearSchedule(z["clip_range"])
+    return _sb3_run("sb3_ppo", PPO, z["n_envs"], kwargs, total_timesteps, seed, eval_episodes)
 
 
 def sb3_trpo(
@@ -319,31 +324,19 @@ def sb3_trpo(
     """
     _sb3_setup(seed)
     from sb3_contrib import TRPO
-    from stable_baselines3.common.env_util import make_vec_env
 
     z = ZOO_TRPO_CARTPOLE
-    env = make_vec_env(ENV_ID, n_envs=z["n_envs"], seed=seed)
-    model = TRPO(
-        "MlpPolicy",
-        env,
-        n_steps=z["n_steps"],
-        batch_size=z["batch_size"],
-        cg_damping=z["cg_damping"],
-        gae_lambda=z["gae_lambda"],
-        gamma=z["gamma"],
-        learning_rate=z["learning_rate"],
-        n_critic_updates=z["n_critic_updates"],
-        seed=seed,
-        device="cpu",
-        verbose=0,
+    keys = (
+        "n_steps",
+        "batch_size",
+        "cg_damping",
+        "gae_lambda",
+        "gamma",
+        "learning_rate",
+        "n_critic_updates",
     )
-    t0 = time.perf_counter()
-    model.learn(total_timesteps=total_timesteps)
-    train_seconds = time.perf_counter() - t0
-    steps = int(model.num_timesteps)
-    env.close()
-    returns = _sb3_evaluate(model, seed, eval_episodes)
-    return _result("sb3_trpo", steps, train_seconds, 0.0, returns, torch_threads=1)
+    kwargs = {k: z[k] for k in keys}
+    return _sb3_run("sb3_trpo", TRPO, z["n_envs"], kwargs, total_timesteps, seed, eval_episodes)
 
 
 # --------------------------------------------------------------------------- throughput
