@@ -1,6 +1,46 @@
-"""Shared test configuration."""
+"""Shared test configuration and two tiny Gymnasium environments registered for the tests."""
 
+import gymnasium as gym
+import numpy as np
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=30, deadline=None)
 settings.load_profile("ci")
+
+
+class MultiDiscreteEnv(gym.Env):
+    """A registered env with an action space no recipe supports."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    action_space = gym.spaces.MultiDiscrete([2, 3])
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(3, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(3, np.float32), 0.0, True, False, {}
+
+
+class TargetEnv(gym.Env):
+    """A user's own continuous-control env (Gymnasium only): move a point to 0, 50 steps."""
+
+    observation_space = gym.spaces.Box(-10.0, 10.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x = self.np_random.uniform(-3, 3, size=1).astype(np.float32)
+        return self.x.copy(), {}
+
+    def step(self, action):
+        self.x = np.clip(self.x + 0.3 * np.clip(action, -1, 1), -10, 10).astype(np.float32)
+        return self.x.copy(), -float(abs(self.x[0])), False, False, {}
+
+
+for _id, _cls, _kw in (
+    ("policyopt-test/MultiDiscrete-v0", MultiDiscreteEnv, {}),
+    ("policyopt-test/Target-v0", TargetEnv, {"max_episode_steps": 50}),
+):
+    if _id not in gym.registry:
+        gym.register(_id, entry_point=_cls, **_kw)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import msgpack
 import numpy as np
 import pytest
@@ -67,10 +68,22 @@ def test_callback_can_stop_training() -> None:
 def test_bad_input_fails_before_any_environment() -> None:
     with pytest.raises(ConfigError, match=r"PPOConfig\.clip_eps"):
         Agent("ppo", "CartPole-v1", clip_eps=-1)
-    with pytest.raises(ConfigError, match=r"unknown Gymnasium id 'CartPol-v1'.*'CartPole-v1'"):
+    with pytest.raises(ConfigError, match=r"unknown environment id 'CartPol-v1'.*'CartPole-v1'"):
         Agent("ppo", "CartPol-v1")
+    with pytest.raises(ConfigError, match=r"LunarLandr-v3.*did you mean 'LunarLander-v3'"):
+        Agent("trpo", "LunarLandr-v3")
     with pytest.raises(ConfigError, match=r"observation_space: Discrete"):
         Agent("ppo", "FrozenLake-v1")
+    with pytest.raises(ConfigError, match=r"action_space: MultiDiscrete"):
+        Agent("ppo", "policyopt-test/MultiDiscrete-v0")
+    with pytest.raises(ConfigError, match=r"vectorization: got 'threads'; allowed: auto, envpool"):
+        Agent("ppo", "CartPole-v1", vectorization="threads")
+    with pytest.raises(ConfigError, match=r"'Asterix-MinAtar' is not a Gymnasium id"):
+        Agent("ppo", "Asterix-MinAtar", vectorization="sync")
+    with pytest.raises(ConfigError, match=r"observation_space: Box\(10, 10, 4\)"):
+        Agent("ppo", "Asterix-MinAtar")
+    with pytest.raises(ConfigError, match=r"checkpoint_every: must be an integer >= 1"):
+        Agent("ppo", "CartPole-v1", checkpoint_every=0)
 
 
 def test_save_load_roundtrip_and_normalisation_saved(tmp_path: Path) -> None:
@@ -167,3 +180,83 @@ def test_sigkill_then_resume_reproduces_the_uninterrupted_run(tmp_path: Path) ->
     np.testing.assert_array_equal(
         resumed.predict(obs, deterministic=True)[0], full.predict(obs, deterministic=True)[0]
     )
+
+
+def test_sb3_evaluate_policy_works_on_an_agent_unchanged() -> None:
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    agent = Agent("ppo", "CartPole-v1", **SMALL)
+    agent.learn(128)
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    rewards, lengths = evaluate_policy(
+        agent, env, n_eval_episodes=4, deterministic=True, return_episode_rewards=True
+    )
+    assert len(rewards) == 4 and all(r == ln for r, ln in zip(rewards, lengths, strict=True))
+    mean, _ = evaluate_policy(agent, env, n_eval_episodes=3)
+    assert 5 <= mean <= 500
+
+
+@pytest.mark.parametrize("backend", ["envpool", "sync", "gymnax"])
+def test_same_seed_same_numbers_on_every_backend(backend: str) -> None:
+    runs = []
+    for _ in range(2):
+        agent = Agent("ppo", "CartPole-v1", seed=5, vectorization=backend, **SMALL)
+        agent.learn(64 * 4)
+        runs.append(agent.history)
+    assert runs[0] == runs[1]
+    assert agent.trainer.backend == backend
+
+
+def test_a_users_own_gymnasium_env_learns() -> None:
+    """A continuous env registered only with Gymnasium (conftest): TRPO moves the point to 0."""
+    agent = Agent("trpo", "policyopt-test/Target-v0", num_envs=4, num_steps=100, vf_batch_size=100)
+    assert agent.settings["vectorization"] == "sync"
+    before, _ = agent.evaluate(8)
+    agent.learn(40_000)
+    after, _ = agent.evaluate(8)
+    assert before < -60 and after > -20, (before, after)
+
+
+def test_gymnax_only_ids_train_through_the_agent() -> None:
+    agent = Agent("trpo", "FourRooms-misc", num_envs=4, num_steps=32, vf_batch_size=64)
+    assert agent.settings["vectorization"] == "gymnax"
+    agent.learn(128 * 2)
+    assert np.isfinite(agent.history[-1]["train/kl_forward"])
+
+
+def test_evaluate_runs_fresh_episodes_in_parallel() -> None:
+    agent = Agent("ppo", "CartPole-v1", **SMALL)
+    returns = agent.evaluate_episodes(6, seed=3)
+    assert returns.shape == (6,) and np.all(returns >= 8) and np.all(returns <= 500)
+    np.testing.assert_array_equal(returns, agent.evaluate_episodes(6, seed=3))
+
+
+def test_record_writes_gif_and_mp4(tmp_path: Path) -> None:
+    import imageio.v2 as imageio
+    from PIL import Image
+
+    agent = Agent("ppo", "CartPole-v1", **SMALL)
+    gif = agent.record(tmp_path / "cp.gif", episodes=1)
+    with Image.open(gif) as im:
+        assert im.n_frames >= 9 and im.size == (600, 400)
+    mp4 = agent.record(tmp_path / "cp.mp4", episodes=1)
+    frames = imageio.mimread(mp4, memtest=False)
+    assert len(frames) >= 9 and frames[0].shape == (400, 600, 3)
+    with pytest.raises(ConfigError, match=r"suffix '.avi'; allowed: .gif, .mp4"):
+        agent.record(tmp_path / "cp.avi")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cp.gif", "cp.mp4"]  # no temp files
+
+
+def test_ctrl_c_saves_a_checkpoint_before_stopping(tmp_path: Path) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    agent = Agent("ppo", "CartPole-v1", checkpoint_path=ckpt, checkpoint_every=100, **SMALL)
+
+    def interrupt(metrics: dict) -> None:
+        if agent.state.update == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        agent.learn(64 * 10, callback=interrupt)
+    meta, _ = read_checkpoint(ckpt)
+    assert meta["update"] == 3 and len(meta["history"]) == 3

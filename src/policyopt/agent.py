@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,8 @@ from flax import serialization
 import policyopt
 from policyopt.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from policyopt.configs import CONFIGS, make_config
+from policyopt.envs.host_env import make_host_env, resolve_backend
+from policyopt.errors import ConfigError, check_int
 from policyopt.host import HostState, HostTrainer, RunningMeanStd
 
 __all__ = ["Agent"]
@@ -37,7 +40,8 @@ class Agent:
         algo: recipe name (pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo).
         env_id: a Gymnasium id (Discrete or 1-D Box actions, 1-D Box observations).
         seed: seeds parameters, sampling and environment resets.
-        vectorization: "sync" or "async" Gymnasium vector envs.
+        vectorization: "auto" (EnvPool when it has the id, else Gymnasium's sync vector env,
+            else gymnax), "envpool", "sync", "async" (Gymnasium subprocesses) or "gymnax".
         normalize_obs / normalize_reward: running observation normalisation and reward
             scaling (SB3's VecNormalize); statistics are saved with the agent.
         checkpoint_path: where ``learn`` writes a checkpoint every ``checkpoint_every`` updates.
@@ -52,7 +56,7 @@ class Agent:
         algo: str,
         env_id: str,
         seed: int = 0,
-        vectorization: str = "sync",
+        vectorization: str = "auto",
         normalize_obs: bool = False,
         normalize_reward: bool = False,
         checkpoint_path: str | os.PathLike[str] | None = None,
@@ -63,18 +67,20 @@ class Agent:
             "total_timesteps", hparams.get("num_envs", 8) * hparams.get("num_steps", 128)
         )
         self.config = make_config(algo, env_id=env_id, **hparams)  # ConfigError before any env
+        backend = resolve_backend(env_id, vectorization)  # unknown ids fail here, with hints
         self.algo, self.env_id, self.seed = algo, env_id, seed
         if checkpoint_every is None:
             checkpoint_every = max(1, -(-50_000 // self.config.rollout_size))
+        check_int("Agent", "checkpoint_every", checkpoint_every, 1)
         self.settings = {
-            "vectorization": vectorization,
-            "normalize_obs": normalize_obs,
-            "normalize_reward": normalize_reward,
+            "vectorization": backend,
+            "normalize_obs": bool(normalize_obs),
+            "normalize_reward": bool(normalize_reward),
             "checkpoint_every": int(checkpoint_every),
         }
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
         self.trainer = HostTrainer(
-            self.config, seed, vectorization, normalize_obs, normalize_reward, checkpoint_every
+            self.config, seed, backend, normalize_obs, normalize_reward, checkpoint_every
         )
         self.state: HostState = self.trainer.init_state()
         self._mode = jax.jit(lambda actor, obs: self.trainer.nets.policy(actor, obs).mode())
@@ -95,39 +101,37 @@ class Agent:
     ) -> Agent:
         """Train until ``total_timesteps`` (whole rollouts); ``callback(metrics) is False`` stops.
 
-        With ``resume=True`` and an existing ``checkpoint_path``, continue from it exactly.
+        With ``checkpoint_path`` set, a checkpoint is written atomically every
+        ``checkpoint_every`` updates, at the end, and on Ctrl-C (``KeyboardInterrupt`` is
+        re-raised after saving). With ``resume=True`` and an existing checkpoint, training
+        continues from it; resuming from a periodic checkpoint reproduces the uninterrupted
+        run exactly.
         """
+        check_int("Agent.learn", "total_timesteps", total_timesteps, self.config.rollout_size)
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
             self._restore(self.checkpoint_path)
         target = total_timesteps // self.config.rollout_size
         self.trainer.total_updates = target
         every = self.settings["checkpoint_every"]
-        progress = None
-        if progress_bar:
-            from rich.progress import Progress
-
-            progress = Progress()
-            task = progress.add_task(
-                f"{self.algo} {self.env_id}", total=target * self.config.rollout_size
-            )
-            progress.start()
+        bar = _ProgressBar(self, target) if progress_bar else None
         try:
             while self.state.update < target:
                 metrics = self.trainer.run_update(self.state)
-                if progress is not None:
-                    progress.update(
-                        task,
-                        completed=self.num_timesteps,
-                        description=f"{self.algo} {self.env_id} "
-                        f"return {metrics['rollout/ep_rew_mean']:.1f}",
-                    )
+                if bar is not None:
+                    bar.advance(metrics)
                 if self.checkpoint_path is not None and self.state.update % every == 0:
                     self.save(self.checkpoint_path)
                 if callback is not None and callback(metrics) is False:
                     break
+        except KeyboardInterrupt:
+            if self.checkpoint_path is not None:
+                self.save(self.checkpoint_path)
+            raise
         finally:
-            if progress is not None:
-                progress.stop()
+            if bar is not None:
+                bar.stop()
+        if self.checkpoint_path is not None and self.state.update % every != 0:
+            self.save(self.checkpoint_path)
         return self
 
     @property
@@ -143,64 +147,107 @@ class Agent:
         episode_start: np.ndarray | None = None,
         deterministic: bool = False,
     ) -> tuple[np.ndarray, Any]:
-        """stable-baselines3's ``predict``: actions for a (batch of) observation(s), no state."""
+        """stable-baselines3's ``predict``: actions for a (batch of) observation(s), no state.
+
+        Observations are raw environment observations (normalised here with the saved
+        statistics when the agent normalises); continuous actions are clipped to the bounds.
+        """
         obs = np.asarray(observation, np.float32)
-        single = obs.ndim == len(self.trainer.envs.single_observation_space.shape)
+        shape = self.trainer.obs_shape
+        if obs.shape[-len(shape) :] != shape or obs.ndim not in (len(shape), len(shape) + 1):
+            raise ValueError(
+                f"observation: expected shape {shape} or (batch, *{shape}), got {obs.shape}"
+            )
+        single = obs.ndim == len(shape)
         batch = self.trainer.normalize(obs[None] if single else obs, self.state)
         if deterministic:
             action = self._mode(self.state.learner.actor, batch)
         else:
             self._predict_key, k = jax.random.split(self._predict_key)
             action = self._sample(self.state.learner.actor, batch, k)
-        action = np.asarray(action)
-        if not self.trainer.spec.discrete:
-            action = np.clip(action, self.trainer.spec.low, self.trainer.spec.high)
+        action = self.trainer.env_action(np.asarray(action))
         return (action[0] if single else action), state
 
     def evaluate(
         self, n_episodes: int = 10, deterministic: bool = True, seed: int = 12345
     ) -> tuple[float, float]:
-        """Mean and std of undiscounted episode returns on a fresh environment."""
-        env = gym.make(self.env_id)
-        returns = []
-        for ep in range(n_episodes):
-            obs, _ = env.reset(seed=seed + ep)
-            total, done = 0.0, False
-            while not done:
-                action, _ = self.predict(obs, deterministic=deterministic)
-                obs, r, term, trunc, _ = env.step(action)
-                total += float(r)
-                done = term or trunc
-            returns.append(total)
-        env.close()
+        """Mean and std of undiscounted returns of ``n_episodes`` fresh episodes (reward).
+
+        The episodes run in parallel, one per environment of a new vector env on the
+        training backend; each environment's first episode counts.
+        """
+        returns = self.evaluate_episodes(n_episodes, deterministic, seed)
         return float(np.mean(returns)), float(np.std(returns))
 
-    def record(self, path: str | os.PathLike[str], episodes: int = 1, fps: int = 30) -> Path:
-        """Write a GIF of ``episodes`` deterministic episodes (rgb_array rendering)."""
-        from PIL import Image
+    def evaluate_episodes(
+        self, n_episodes: int = 10, deterministic: bool = True, seed: int = 12345
+    ) -> np.ndarray:
+        """Undiscounted return of each of ``n_episodes`` fresh episodes."""
+        check_int("Agent.evaluate", "n_episodes", n_episodes, 1)
+        envs = make_host_env(self.env_id, n_episodes, self.settings["vectorization"])
+        try:
+            obs = envs.reset(seed)
+            total, alive = np.zeros(n_episodes), np.ones(n_episodes, bool)
+            while alive.any():
+                action, _ = self.predict(obs, deterministic=deterministic)
+                out = envs.step(action)
+                total += np.where(alive, out.reward, 0.0)
+                alive &= ~(out.terminated | out.truncated)
+                obs = out.obs
+        finally:
+            envs.close()
+        return total
 
-        env = gym.make(self.env_id, render_mode="rgb_array")
-        frames = []
-        for ep in range(episodes):
-            obs, _ = env.reset(seed=ep)
-            done = False
-            while not done:
-                frames.append(Image.fromarray(env.render()))
-                action, _ = self.predict(obs, deterministic=True)
-                obs, _, term, trunc, _ = env.step(action)
-                done = term or trunc
-        env.close()
+    def record(self, path: str | os.PathLike[str], episodes: int = 1, fps: int = 30) -> Path:
+        """Write ``episodes`` deterministic episodes as a GIF (Pillow) or MP4 (imageio-ffmpeg).
+
+        Needs a Gymnasium id with ``rgb_array`` rendering. Written atomically.
+        """
         path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".gif", ".mp4"):
+            raise ConfigError("Agent.record", "path", f"suffix {suffix!r}; allowed: .gif, .mp4")
+        check_int("Agent.record", "episodes", episodes, 1)
+        if self.env_id not in gym.registry:
+            raise ConfigError(
+                "Agent.record", "env_id", f"{self.env_id!r} is not a Gymnasium id (no renderer)"
+            )
+        env = gym.make(self.env_id, render_mode="rgb_array")
+        frames: list[np.ndarray] = []
+        try:
+            for ep in range(episodes):
+                obs, _ = env.reset(seed=ep)
+                done = False
+                while not done:
+                    frames.append(np.asarray(env.render()))
+                    action, _ = self.predict(obs, deterministic=True)
+                    obs, _, term, trunc, _ = env.step(action)
+                    done = term or trunc
+                frames.append(np.asarray(env.render()))
+        finally:
+            env.close()
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        frames[0].save(
-            tmp,
-            format="GIF",
-            save_all=True,
-            append_images=frames[1:],
-            duration=int(1000 / fps),
-            loop=0,
-        )
+        tmp = path.with_name(f".{path.stem}.tmp{suffix}")
+        if suffix == ".gif":
+            from PIL import Image
+
+            images = [Image.fromarray(f) for f in frames]
+            images[0].save(
+                tmp,
+                format="GIF",
+                save_all=True,
+                append_images=images[1:],
+                duration=int(1000 / fps),
+                loop=0,
+            )
+        else:
+            try:
+                import imageio.v2 as imageio
+            except ImportError as err:
+                raise ConfigError(
+                    "Agent.record", "path", "MP4 needs imageio: pip install 'policyopt[video]'"
+                ) from err
+            imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
         os.replace(tmp, path)
         return path
 
@@ -292,3 +339,51 @@ class Agent:
         )
         agent._restore(path)
         return agent
+
+
+class _ProgressBar:
+    """rich progress: steps, steps per second, recent return and ETA."""
+
+    def __init__(self, agent: Agent, target_updates: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.agent = agent
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[sps]:>8} steps/s"),
+            TextColumn("return {task.fields[ret]:>8}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.task = self.progress.add_task(
+            f"{agent.algo} {agent.env_id}",
+            total=target_updates * agent.config.rollout_size,
+            completed=agent.num_timesteps,
+            sps="–",
+            ret="–",
+        )
+        self.progress.start()
+        self._t0, self._steps0 = time.perf_counter(), agent.num_timesteps
+
+    def advance(self, metrics: dict[str, float]) -> None:
+        steps = self.agent.num_timesteps
+        sps = (steps - self._steps0) / max(time.perf_counter() - self._t0, 1e-9)
+        ret = metrics["rollout/ep_rew_mean"]
+        self.progress.update(
+            self.task,
+            completed=steps,
+            sps=f"{sps:,.0f}",
+            ret="–" if ret != ret else f"{ret:.1f}",
+        )
+
+    def stop(self) -> None:
+        self.progress.stop()

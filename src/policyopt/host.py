@@ -1,10 +1,9 @@
-"""Host training: any Gymnasium environment, the compiled recipes' update code.
+"""Host training: any Gymnasium (or EnvPool, or gymnax) environment, the compiled recipes' update.
 
-The host loop only steps vectorised Gymnasium environments and moves arrays; acting and the
-update (the same :func:`policyopt.algorithms.make_recipe` update the compiled loop uses) are
-jitted. Environments run with Gymnasium's ``SAME_STEP`` autoreset, so the observation that
-ended an episode is available (``final_obs``) and truncations bootstrap from its value while
-terminations do not.
+The host loop only steps vector environments (:mod:`policyopt.envs.host_env`) and moves
+arrays; acting and the update (the same :func:`policyopt.algorithms.make_recipe` update the
+compiled loop uses, after the same :func:`policyopt.algorithms.make_batch`) are jitted.
+Truncations bootstrap from the value of the final observation; terminations do not.
 
 Exact resume: environments are (re)seeded from ``(seed, update index)`` at the start of
 every checkpoint segment, in uninterrupted and resumed runs alike, so a run resumed from its
@@ -19,17 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from policyopt.algorithms import Learner, Transition, make_batch, make_recipe
 from policyopt.configs import BaseConfig, hparams
-from policyopt.errors import ConfigError, suggest
-from policyopt.nn import ActionSpec, Networks, make_networks
+from policyopt.envs.host_env import HostVecEnv, make_host_env
+from policyopt.nn import Networks, make_networks
 
-__all__ = ["HostState", "HostTrainer", "RunningMeanStd", "action_spec_of", "make_vec_env"]
+__all__ = ["HostState", "HostTrainer", "RunningMeanStd", "segment_seed"]
 
 
 @dataclass
@@ -52,48 +50,9 @@ class RunningMeanStd:
         self.var, self.count = m2 / total, total
 
 
-def action_spec_of(space: gym.Space) -> ActionSpec:
-    """The policy head for a Gymnasium action space; unsupported spaces are named in the error."""
-    if isinstance(space, gym.spaces.Discrete):
-        return ActionSpec("discrete", int(space.n))
-    if isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
-        return ActionSpec(
-            "continuous",
-            int(space.shape[0]),
-            tuple(map(float, space.low)),
-            tuple(map(float, space.high)),
-        )
-    raise ConfigError(
-        "env",
-        "action_space",
-        f"{type(space).__name__}{space.shape} is not supported (Discrete or 1-D Box)",
-    )
-
-
-def _check_obs_space(space: gym.Space) -> None:
-    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-        raise ConfigError(
-            "env",
-            "observation_space",
-            f"{type(space).__name__}{getattr(space, 'shape', '')} is not supported yet "
-            "(1-D Box only; no Dict, Tuple or images)",
-        )
-
-
-def make_vec_env(env_id: str, num_envs: int, vectorization: str = "sync") -> gym.vector.VectorEnv:
-    """Gymnasium vector env with SAME_STEP autoreset; unknown ids suggest registered ones."""
-    if env_id not in gym.registry:
-        raise ConfigError(
-            "env", "env_id", f"unknown Gymnasium id {env_id!r}{suggest(env_id, list(gym.registry))}"
-        )
-    if vectorization not in ("sync", "async"):
-        raise ConfigError("env", "vectorization", f"got {vectorization!r}; allowed: sync, async")
-    return gym.make_vec(
-        env_id,
-        num_envs=num_envs,
-        vectorization_mode=vectorization,
-        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
-    )
+def segment_seed(seed: int, update: int) -> int:
+    """A well-mixed 31-bit environment seed for the segment starting at ``update``."""
+    return int(np.random.SeedSequence([seed, update]).generate_state(1)[0] % (2**31 - 2**16))
 
 
 @dataclass
@@ -111,13 +70,23 @@ class HostState:
 
 
 class HostTrainer:
-    """Runs a recipe's update on rollouts collected from Gymnasium vector environments."""
+    """Runs a recipe's update on rollouts collected from host vector environments.
+
+    Args:
+        config: the recipe's config (validated already).
+        seed: seeds parameters, sampling and every segment's environment resets.
+        backend: "auto", "envpool", "sync", "async" or "gymnax" (see
+            :func:`policyopt.envs.host_env.resolve_backend`).
+        normalize_obs / normalize_reward: SB3 ``VecNormalize``-style running statistics
+            (observations clipped to ±10 after normalisation, scaled rewards to ±10).
+        segment_updates: updates per segment (environments are reseeded at segment starts).
+    """
 
     def __init__(
         self,
         config: BaseConfig,
         seed: int = 0,
-        vectorization: str = "sync",
+        backend: str = "auto",
         normalize_obs: bool = False,
         normalize_reward: bool = False,
         segment_updates: int = 10,
@@ -127,9 +96,10 @@ class HostTrainer:
         self.normalize_obs = normalize_obs
         self.normalize_reward = normalize_reward
         self.segment_updates = max(1, int(segment_updates))
-        self.envs = make_vec_env(config.env_id, config.num_envs, vectorization)
-        _check_obs_space(self.envs.single_observation_space)
-        self.spec = action_spec_of(self.envs.single_action_space)
+        self.envs: HostVecEnv = make_host_env(config.env_id, config.num_envs, backend)
+        self.backend = self.envs.backend
+        self.spec = self.envs.action_spec
+        self.obs_shape = self.envs.obs_shape
         self.nets: Networks = make_networks(
             self.spec, config.hidden_sizes, config.activation, log_std_init=config.log_std_init
         )
@@ -138,101 +108,111 @@ class HostTrainer:
         self._update = jax.jit(self.recipe.update)
         self._act = jax.jit(self._act_fn)
         self._prepare = jax.jit(lambda critic, traj, hp: make_batch(self.nets, critic, traj, hp))
-        self._obs = None
+        self._low = None if self.spec.discrete else np.asarray(self.spec.low, np.float32)
+        self._high = None if self.spec.discrete else np.asarray(self.spec.high, np.float32)
+        self._obs: np.ndarray | None = None
         self.total_updates = config.num_updates
 
     # ------------------------------------------------------------------ jitted pieces
     def _act_fn(
         self, actor: Any, critic: Any, obs: jax.Array, key: jax.Array, t: jax.Array
-    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    ) -> jax.Array:
+        """``[N, action_dim + 2]``: action, log-prob and value packed in one array.
+
+        One device-to-host transfer per step instead of three (about 60 µs a step on CPU).
+        """
         dist = self.nets.policy(actor, obs)
         action = dist.sample(jax.random.fold_in(key, t))  # one key per rollout, no split per step
-        return action, dist.log_prob(action), self.nets.value(critic, obs)
+        cols = action.reshape(obs.shape[0], -1).astype(jnp.float32)
+        return jnp.concatenate(
+            [cols, dist.log_prob(action)[:, None], self.nets.value(critic, obs)[:, None]], axis=1
+        )
+
+    def env_action(self, action: np.ndarray) -> np.ndarray:
+        """What the environment receives: Gaussian samples clipped to the Box bounds."""
+        return action if self.spec.discrete else np.clip(action, self._low, self._high)
 
     # ------------------------------------------------------------------ state
     def init_state(self) -> HostState:
         key = jax.random.PRNGKey(self.seed)
         key, k_a, k_c = jax.random.split(key, 3)
-        dummy = jnp.zeros((1, *self.envs.single_observation_space.shape), jnp.float32)
+        dummy = jnp.zeros((1, *self.obs_shape), jnp.float32)
         learner = self.recipe.init(k_a, k_c, dummy, self.hp)
-        shape = self.envs.single_observation_space.shape
         return HostState(
             learner=learner,
             key=key,
-            obs_rms=RunningMeanStd.zeros(shape) if self.normalize_obs else None,
+            obs_rms=RunningMeanStd.zeros(self.obs_shape) if self.normalize_obs else None,
             ret_rms=RunningMeanStd.zeros(()) if self.normalize_reward else None,
         )
 
     def normalize(self, obs: np.ndarray, state: HostState) -> np.ndarray:
         if state.obs_rms is None:
-            return obs.astype(np.float32)
+            return np.asarray(obs, np.float32)
         return np.clip(
             (obs - state.obs_rms.mean) / np.sqrt(state.obs_rms.var + 1e-8), -10, 10
         ).astype(np.float32)
 
     # ------------------------------------------------------------------ loop
-    def run_update(self, state: HostState) -> dict[str, float]:
-        """Collect one rollout, update, and return this update's metrics (SB3 names)."""
+    def _start_segment(self, state: HostState) -> None:
+        n = self.config.num_envs
+        self._obs = self.envs.reset(segment_seed(self.seed, state.update))
+        self._ep_ret, self._ep_len = np.zeros(n), np.zeros(n, np.int64)
+        self._disc_ret = np.zeros(n)
+
+    def collect(self, state: HostState) -> Transition:
+        """One rollout ``[num_steps, num_envs]`` from the current policy (host side)."""
         cfg = self.config
         if state.update % self.segment_updates == 0 or self._obs is None:
-            seed = self.seed * 1_000_003 + state.update
-            raw, _ = self.envs.reset(seed=[seed * 97 + i for i in range(cfg.num_envs)])
-            self._obs, self._ep_ret, self._ep_len, self._disc_ret = (
-                raw,
-                np.zeros(cfg.num_envs),
-                np.zeros(cfg.num_envs, int),
-                np.zeros(cfg.num_envs),
-            )
+            self._start_segment(state)
         T, N = cfg.num_steps, cfg.num_envs
-        bufs = {
-            k: []
-            for k in ("obs", "action", "logp", "value", "reward", "terminated", "done", "final_obs")
-        }
+        obs_buf = np.empty((T, N, *self.obs_shape), np.float32)
+        final_buf = np.empty_like(obs_buf)
+        act_shape = () if self.spec.discrete else (self.spec.n,)
+        act_buf = np.empty((T, N, *act_shape), np.int32 if self.spec.discrete else np.float32)
+        logp_buf, value_buf, rew_buf = (np.empty((T, N), np.float32) for _ in range(3))
+        term_buf, done_buf = np.empty((T, N), bool), np.empty((T, N), bool)
+        segment_ends = (state.update + 1) % self.segment_updates == 0
         raw = self._obs
         state.key, k_roll = jax.random.split(state.key)
         for t in range(T):
             if state.obs_rms is not None:
                 state.obs_rms.update(raw)
             obs = self.normalize(raw, state)
-            action, logp, value = jax.device_get(
+            packed = np.asarray(
                 self._act(state.learner.actor, state.learner.critic, obs, k_roll, t)
             )
-            env_action = (
-                action if self.spec.discrete else np.clip(action, self.spec.low, self.spec.high)
-            )
-            nxt, reward, term, trunc, info = self.envs.step(env_action)
-            ended = term | trunc  # episodes the environment ended
-            cut = t == T - 1 and (state.update + 1) % self.segment_updates == 0
-            done = np.ones(N, bool) if cut else ended  # a segment end truncates every episode
-            final = nxt.copy()
-            if "_final_obs" in info:
-                for i in np.flatnonzero(info["_final_obs"]):
-                    final[i] = info["final_obs"][i]
-            self._ep_ret += reward
+            action = packed[:, 0].astype(np.int32) if self.spec.discrete else packed[:, :-2]
+            logp, value = packed[:, -2], packed[:, -1]
+            out = self.envs.step(self.env_action(action))
+            ended = out.terminated | out.truncated
+            # The last step of a segment truncates every episode (the next segment reseeds).
+            done = np.ones(N, bool) if (segment_ends and t == T - 1) else ended
+            self._ep_ret += out.reward
             self._ep_len += 1
-            for i in np.flatnonzero(ended):
-                state.episode_returns.append(float(self._ep_ret[i]))
-                state.episode_lengths.append(int(self._ep_len[i]))
-                self._ep_ret[i], self._ep_len[i] = 0.0, 0
+            if ended.any():
+                state.episode_returns.extend(self._ep_ret[ended].tolist())
+                state.episode_lengths.extend(self._ep_len[ended].tolist())
+                self._ep_ret[ended], self._ep_len[ended] = 0.0, 0
+            reward = out.reward
             if state.ret_rms is not None:
                 self._disc_ret = self._disc_ret * cfg.gamma + reward
                 state.ret_rms.update(self._disc_ret.reshape(-1))
                 self._disc_ret[done] = 0.0
-                reward = reward / np.sqrt(state.ret_rms.var + 1e-8)
-            for name, val in (
-                ("obs", obs),
-                ("action", action),
-                ("logp", np.asarray(logp)),
-                ("value", np.asarray(value)),
-                ("reward", reward.astype(np.float32)),
-                ("terminated", term),
-                ("done", done),
-                ("final_obs", self.normalize(final, state)),
-            ):
-                bufs[name].append(val)
-            raw = nxt
+                reward = np.clip(reward / np.sqrt(state.ret_rms.var + 1e-8), -10, 10)
+            obs_buf[t], act_buf[t], logp_buf[t], value_buf[t] = obs, action, logp, value
+            rew_buf[t], term_buf[t], done_buf[t] = reward, out.terminated, done
+            final_buf[t] = self.normalize(out.final_obs, state)
+            raw = out.obs
         self._obs = raw
-        traj = Transition(**{k: jnp.asarray(np.stack(v)) for k, v in bufs.items()})
+        return Transition(
+            *map(jnp.asarray, (obs_buf, act_buf, logp_buf, value_buf, rew_buf, term_buf)),
+            jnp.asarray(done_buf),
+            jnp.asarray(final_buf),
+        )
+
+    def run_update(self, state: HostState) -> dict[str, float]:
+        """Collect one rollout, update, and return this update's metrics (SB3 names)."""
+        traj = self.collect(state)
         batch = self._prepare(state.learner.critic, traj, self.hp)
         state.key, k = jax.random.split(state.key)
         # Schedules (learning-rate annealing, MDPO's t_k) run over the current learn() call's
@@ -250,7 +230,7 @@ class HostTrainer:
         out["rollout/ep_len_mean"] = (
             float(np.mean(state.episode_lengths)) if state.episode_lengths else float("nan")
         )
-        out["time/total_timesteps"] = float(state.update * cfg.rollout_size)
+        out["time/total_timesteps"] = float(state.update * self.config.rollout_size)
         state.history.append(out)
         return out
 
