@@ -61,7 +61,8 @@ def test_reset_seed_is_reproducible(backend: str) -> None:
 
 def test_auto_backend_prefers_envpool_then_gymnasium_then_gymnax() -> None:
     assert "LunarLander-v3" in envpool_ids()
-    assert resolve_backend("LunarLander-v3") == "envpool"
+    assert resolve_backend("LunarLander-v3", num_envs=16) == "envpool"
+    assert resolve_backend("LunarLander-v3", num_envs=2) == "sync"  # EnvPool's call overhead
     assert resolve_backend("policyopt-test/Target-v0") == "sync"  # Gymnasium only
     assert resolve_backend("FourRooms-misc") == "gymnax"
     assert resolve_backend("CartPole-v1", "async") == "async"

@@ -29,6 +29,7 @@ from policyopt.configs import CONFIGS, make_config
 from policyopt.envs.host_env import make_host_env, resolve_backend
 from policyopt.errors import ConfigError, check_int
 from policyopt.host import HostState, HostTrainer, RunningMeanStd
+from policyopt.host_policy import HostPolicy
 
 __all__ = ["Agent"]
 
@@ -40,8 +41,9 @@ class Agent:
         algo: recipe name (pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo).
         env_id: a Gymnasium id (Discrete or 1-D Box actions, 1-D Box observations).
         seed: seeds parameters, sampling and environment resets.
-        vectorization: "auto" (EnvPool when it has the id, else Gymnasium's sync vector env,
-            else gymnax), "envpool", "sync", "async" (Gymnasium subprocesses) or "gymnax".
+        vectorization: "auto" (EnvPool when it has the id and num_envs >= 8, else Gymnasium's
+            sync vector env, else gymnax), "envpool", "sync", "async" (Gymnasium
+            subprocesses) or "gymnax". The resolved backend is saved with the agent.
         normalize_obs / normalize_reward: running observation normalisation and reward
             scaling (SB3's VecNormalize); statistics are saved with the agent.
         checkpoint_path: where ``learn`` writes a checkpoint every ``checkpoint_every`` updates.
@@ -67,7 +69,8 @@ class Agent:
             "total_timesteps", hparams.get("num_envs", 8) * hparams.get("num_steps", 128)
         )
         self.config = make_config(algo, env_id=env_id, **hparams)  # ConfigError before any env
-        backend = resolve_backend(env_id, vectorization)  # unknown ids fail here, with hints
+        # unknown ids fail here, with suggestions, before any environment exists
+        backend = resolve_backend(env_id, vectorization, self.config.num_envs)
         self.algo, self.env_id, self.seed = algo, env_id, seed
         if checkpoint_every is None:
             checkpoint_every = max(1, -(-50_000 // self.config.rollout_size))
@@ -83,9 +86,8 @@ class Agent:
             self.config, seed, backend, normalize_obs, normalize_reward, checkpoint_every
         )
         self.state: HostState = self.trainer.init_state()
-        self._mode = jax.jit(lambda actor, obs: self.trainer.nets.policy(actor, obs).mode())
-        self._sample = jax.jit(lambda actor, obs, k: self.trainer.nets.policy(actor, obs).sample(k))
-        self._predict_key = jax.random.PRNGKey(seed + 1)
+        self._predict_rng = np.random.default_rng([seed, 1])
+        self._policy_cache: tuple[Any, HostPolicy] | None = None
 
     # ------------------------------------------------------------------ training
     @property
@@ -160,12 +162,15 @@ class Agent:
             )
         single = obs.ndim == len(shape)
         batch = self.trainer.normalize(obs[None] if single else obs, self.state)
+        actor = self.state.learner.actor
+        if self._policy_cache is None or self._policy_cache[0] is not actor:
+            self._policy_cache = (actor, self.trainer.host_policy(self.state.learner))
+        policy = self._policy_cache[1]
         if deterministic:
-            action = self._mode(self.state.learner.actor, batch)
+            action = policy.mode(batch)
         else:
-            self._predict_key, k = jax.random.split(self._predict_key)
-            action = self._sample(self.state.learner.actor, batch, k)
-        action = self.trainer.env_action(np.asarray(action))
+            action, _ = policy.sample(batch, self._predict_rng)
+        action = self.trainer.env_action(action)
         return (action[0] if single else action), state
 
     def evaluate(
