@@ -125,18 +125,14 @@ def run_sb3(algo: str, steps: int, seed: int) -> dict[str, Any]:
     from stable_baselines3.common.env_util import make_vec_env
 
     torch.set_num_threads(1)
-    if algo == "ppo":
-        from stable_baselines3 import PPO as cls
+    from sb3_contrib import TRPO
+    from stable_baselines3 import PPO
 
-        kw = dict(ZOO_PPO)
-    else:
-        from sb3_contrib import TRPO as cls
-
-        kw = dict(ZOO_TRPO)
+    algo_cls, kw = (PPO, dict(ZOO_PPO)) if algo == "ppo" else (TRPO, dict(ZOO_TRPO))
     n_envs = kw.pop("n_envs")
     t0 = time.perf_counter()
     env = make_vec_env(ENV_ID, n_envs=n_envs, seed=seed)
-    model = cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kw)
+    model = algo_cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kw)
     model.learn(total_timesteps=steps)
     wall = time.perf_counter() - t0
     env.close()
