@@ -248,15 +248,19 @@ def test_record_writes_gif_and_mp4(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cp.gif", "cp.mp4"]  # no temp files
 
 
-def test_ctrl_c_saves_a_checkpoint_before_stopping(tmp_path: Path) -> None:
+def test_ctrl_c_keeps_the_last_segment_checkpoint_and_resume_is_exact(tmp_path: Path) -> None:
     ckpt = tmp_path / "run.ckpt"
-    agent = Agent("ppo", "CartPole-v1", checkpoint_path=ckpt, checkpoint_every=100, **SMALL)
+    kw = {"seed": 4, "checkpoint_every": 2, **SMALL}
+    agent = Agent("ppo", "CartPole-v1", checkpoint_path=ckpt, **kw)
 
     def interrupt(metrics: dict) -> None:
         if agent.state.update == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        agent.learn(64 * 10, callback=interrupt)
+        agent.learn(64 * 6, callback=interrupt)
     meta, _ = read_checkpoint(ckpt)
-    assert meta["update"] == 3 and len(meta["history"]) == 3
+    assert meta["update"] == 2 and len(meta["history"]) == 2
+    resumed = Agent.load(ckpt).learn(64 * 6, resume=True)
+    full = Agent("ppo", "CartPole-v1", **kw).learn(64 * 6)
+    assert resumed.history == full.history

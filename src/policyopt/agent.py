@@ -103,11 +103,13 @@ class Agent:
     ) -> Agent:
         """Train until ``total_timesteps`` (whole rollouts); ``callback(metrics) is False`` stops.
 
-        With ``checkpoint_path`` set, a checkpoint is written atomically every
-        ``checkpoint_every`` updates, at the end, and on Ctrl-C (``KeyboardInterrupt`` is
-        re-raised after saving). With ``resume=True`` and an existing checkpoint, training
-        continues from it; resuming from a periodic checkpoint reproduces the uninterrupted
-        run exactly.
+        With ``checkpoint_path`` set, a checkpoint is written atomically at the start, every
+        ``checkpoint_every`` updates (segment boundaries) and at the end. On Ctrl-C the last
+        segment checkpoint is kept, not overwritten with a mid-segment state, and
+        ``KeyboardInterrupt`` is re-raised: environments cannot be saved mid-episode, but
+        every segment starts from freshly seeded ones, so ``learn(..., resume=True)`` from a
+        segment checkpoint reproduces the uninterrupted run exactly (at the cost of redoing
+        at most one segment, ≥ 50,000 steps by default).
         """
         check_int("Agent.learn", "total_timesteps", total_timesteps, self.config.rollout_size)
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
@@ -115,6 +117,8 @@ class Agent:
         target = total_timesteps // self.config.rollout_size
         self.trainer.total_updates = target
         every = self.settings["checkpoint_every"]
+        if self.checkpoint_path is not None and self.state.update % every == 0:
+            self.save(self.checkpoint_path)
         bar = _ProgressBar(self, target) if progress_bar else None
         try:
             while self.state.update < target:
@@ -125,10 +129,6 @@ class Agent:
                     self.save(self.checkpoint_path)
                 if callback is not None and callback(metrics) is False:
                     break
-        except KeyboardInterrupt:
-            if self.checkpoint_path is not None:
-                self.save(self.checkpoint_path)
-            raise
         finally:
             if bar is not None:
                 bar.stop()

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -132,11 +133,14 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
 
 @app.command()
 def train(
-    algo: Annotated[str, typer.Argument(help="pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo")],
+    algo: Annotated[
+        str | None, typer.Argument(help="pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo")
+    ] = None,
     env: Annotated[
-        str, typer.Argument(help="a gymnax id: CartPole-v1, Acrobot-v1, Pendulum-v1, …")
-    ],
-    seeds: Annotated[int, typer.Option(help="seeds, trained vmapped in one program")] = 1,
+        str | None,
+        typer.Argument(help="any Gymnasium/EnvPool id (LunarLander-v3, …) or gymnax id"),
+    ] = None,
+    seeds: Annotated[int, typer.Option(help="number of seeds")] = 1,
     steps: Annotated[int | None, typer.Option(help="total environment steps per seed")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="config field, e.g. learning_rate=1e-3")
@@ -149,9 +153,26 @@ def train(
     use_preset: Annotated[
         bool, typer.Option("--preset/--no-preset", help="start from policyopt.presets")
     ] = True,
+    level: Annotated[
+        str,
+        typer.Option(help="auto | compiled (gymnax ids, seeds vmapped) | host (Agent)"),
+    ] = "auto",
+    vectorization: Annotated[
+        str, typer.Option(help="host backend: auto | envpool | sync | async | gymnax")
+    ] = "auto",
+    normalize: Annotated[
+        bool, typer.Option(help="host: running observation and reward normalisation")
+    ] = False,
+    resume: Annotated[
+        Path | None, typer.Option(help="continue the run in this directory from its checkpoints")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar (host runs)")] = True,
 ) -> None:
-    """Train a recipe on a JAX-native env, all seeds vmapped; writes runs/NAME/.
+    """Train a recipe on an environment, several seeds; writes runs/NAME/.
 
+    JAX-native (gymnax) ids train all seeds vmapped in one compiled program; any other
+    Gymnasium/EnvPool id trains on the host (policyopt.Agent), seed after seed, with
+    checkpoints in runs/NAME/checkpoints/ (Ctrl-C saves one; --resume RUN continues).
     Settings: the config defaults, then the tuned preset for (ALGO, ENV) if there is one
     (rl-zoo3 where it has an entry), then --steps and --set.
 
@@ -159,50 +180,77 @@ def train(
 
       policyopt train ppo CartPole-v1 --seeds 8 --steps 100000
 
-      policyopt train trpo Pendulum-v1 --set delta=0.02 --set num_envs=16
+      policyopt train trpo LunarLander-v3 --seeds 3
+
+      policyopt train ppo Pendulum-v1 --set clip_eps=0.1 --set num_envs=16
+
+      policyopt train --resume runs/trpo-LunarLander-v3
     """
-    import json
+    from policyopt.experiments import RunSpec, resume_run, train_run
+    from policyopt.experiments.training import write_spec
 
-    import jax
-    import numpy as np
-
-    from policyopt.configs import make_config
-    from policyopt.envs import make_jax_env
-    from policyopt.presets import preset
-    from policyopt.runs import save_run
-    from policyopt.train import run_train
-
+    if resume is not None:
+        try:
+            summary = resume_run(resume, progress=progress)
+        except (ConfigError, ValueError) as err:
+            _fail(err)
+        _report(resume, summary)
+        return
+    if algo is None or env is None:
+        _fail(ConfigError("cli", "ALGO ENV", "both are required unless --resume RUN is given"))
+    spec = RunSpec(
+        algo=algo,
+        env_id=env,
+        seeds=seeds,
+        seed=seed,
+        steps=steps,
+        overrides=parse_sets(set_ or []),
+        use_preset=use_preset,
+        level=level,
+        vectorization=vectorization,
+        normalize_obs=normalize,
+        normalize_reward=normalize,
+    )
+    run_dir = runs_dir / (name or f"{algo}-{env}")
     try:
-        base, budget = preset(algo, env) if use_preset else ({}, None)
-        overrides = {**base, **parse_sets(set_ or [])}
-        if steps is not None or budget is not None:
-            overrides["total_timesteps"] = steps if steps is not None else budget
-        if seeds < 1:
-            raise ConfigError("cli", "--seeds", f"must be an integer >= 1, got {seeds}")
-        cfg = make_config(algo, env_id=env, **overrides)
-        make_jax_env(env)  # unknown ids fail here, with suggestions, before compiling
+        cfg = spec.config()  # every bad argument fails here or in train_run's checks
+        if spec.resolved_level() == "compiled":
+            with console.status(
+                f"compiling and training {algo} on {env} "
+                f"({seeds} seed(s) vmapped, {cfg.num_updates} updates)…"
+            ):
+                summary = train_run(spec, run_dir)
+        else:
+            write_spec(run_dir, spec)
+            summary = train_run(spec, run_dir, progress=progress)
     except (ConfigError, ValueError, TypeError) as err:
         _fail(err)
-    run_dir = runs_dir / (name or f"{algo}-{env}")
-    with console.status(
-        f"compiling and training {algo} on {env} ({seeds} seed(s), {cfg.num_updates} updates)…"
-    ):
-        res = run_train(cfg, seed=seed, num_seeds=seeds)
-    metrics = {k: np.asarray(v) for k, v in jax.device_get(res.output.metrics).items()}
-    eval_returns = np.asarray(res.output.eval_returns)
-    timing = {
-        "compile_seconds": res.compile_seconds,
-        "run_seconds": res.run_seconds,
-        "steps_per_second": res.steps_per_second,
-    }
-    save_run(run_dir, cfg, metrics, eval_returns, timing)
-    _plot_run(run_dir, algo, env, metrics)
-    summary = json.loads((run_dir / "summary.json").read_text())
+    except KeyboardInterrupt:
+        console.print(
+            f"[yellow]interrupted:[/] checkpoint saved; continue with "
+            f"policyopt train --resume {run_dir}"
+        )
+        raise typer.Exit(code=130) from None
+    _report(run_dir, summary)
+
+
+def _report(run_dir: Path, summary: dict[str, Any]) -> None:
+    import json
+
+    from policyopt.runs import load_metrics
+
+    cfg = json.loads((run_dir / "config.json").read_text())
+    _plot_run(run_dir, cfg["algo"], cfg["env_id"], load_metrics(run_dir))
+    n = len(summary["eval_mean_return_per_seed"])
+    timing = ", ".join(
+        f"{k.replace('_seconds', '')} {summary[k]:.1f}s"
+        for k in ("compile_seconds", "run_seconds")
+        if k in summary
+    )
     console.print(
-        f"{algo} on {env}: eval return {summary['eval_mean_return']:.1f} "
-        f"± {summary['eval_std_return']:.1f} "
-        f"({seeds} seeds); compile {res.compile_seconds:.1f}s, run {res.run_seconds:.1f}s, "
-        f"{res.steps_per_second:,.0f} steps/s → {run_dir}"
+        f"{cfg['algo']} on {cfg['env_id']}: eval return {summary['eval_mean_return']:.1f} "
+        f"± {summary['eval_std_return']:.1f} ({n} seed(s)); {timing}, "
+        f"{summary['steps_per_second']:,.0f} steps/s → {run_dir}"
     )
 
 
@@ -219,6 +267,123 @@ def _plot_run(run_dir: Path, algo: str, env: str, metrics: dict[str, Any]) -> No
     for key in ("train/kl_forward", "train/clip_fraction"):
         if key in metrics:
             plot_curves({algo: (x, metrics[key])}, run_dir / key.split("/")[1], key, env)
+    if "train/cg_iterations" in metrics:
+        from policyopt.plots import plot_natural_diagnostics
+
+        plot_natural_diagnostics(x, metrics, run_dir / "natural_gradient", f"{algo} on {env}")
+
+
+@app.command("eval")
+def eval_(
+    run: Annotated[Path, typer.Argument(help="a run directory written by `policyopt train`")],
+    episodes: Annotated[int, typer.Option(help="deterministic episodes per seed")] = 10,
+    video: Annotated[
+        Path | None, typer.Option(help="also record seed 0 to this .gif or .mp4")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="evaluation seed")] = 12345,
+) -> None:
+    """Evaluate every seed of a run from its checkpoints (reward, undiscounted).
+
+    Examples:
+
+      policyopt eval runs/ppo-LunarLander-v3 --episodes 20
+
+      policyopt eval runs/trpo-CartPole-v1 --video out/trpo.gif
+    """
+    from policyopt.agent import Agent
+    from policyopt.checkpoint import CheckpointError
+
+    ckpts = sorted((run / "checkpoints").glob("seed_*.ckpt"), key=lambda p: int(p.stem[5:]))
+    if not ckpts:
+        _fail(ConfigError("cli", "RUN", f"{run} has no checkpoints/seed_*.ckpt"))
+    if episodes < 1:
+        _fail(ConfigError("cli", "--episodes", f"must be an integer >= 1, got {episodes}"))
+    table = Table(title=f"{run} ({episodes} deterministic episodes per seed, reward)")
+    for col in ("seed", "mean", "std", "min", "max"):
+        table.add_column(col, justify="right")
+    try:
+        agents = [Agent.load(c, checkpoint_path=None) for c in ckpts]
+    except CheckpointError as err:
+        _fail(err)
+    all_returns = []
+    for c, agent in zip(ckpts, agents, strict=True):
+        r = agent.evaluate_episodes(episodes, seed=seed)
+        all_returns.append(r)
+        table.add_row(c.stem[5:], *(f"{f(r):.1f}" for f in (np.mean, np.std, np.min, np.max)))
+    console.print(table)
+    console.print(f"all seeds: {np.mean(all_returns):.1f} ± {np.std(all_returns):.1f}")
+    if video is not None:
+        try:
+            path = agents[0].record(video)
+        except ConfigError as err:
+            _fail(err)
+        console.print(f"wrote {path}")
+
+
+@app.command()
+def reproduce(
+    what: Annotated[str, typer.Argument(help="what to reproduce: paper")] = "paper",
+    budget: Annotated[
+        str, typer.Option(help="quick (< 10 min on 2 cores) or full (1e6 steps, paper scale)")
+    ] = "quick",
+    seeds: Annotated[int, typer.Option(help="seeds per curve")] = 5,
+    with_sb3: Annotated[
+        bool, typer.Option("--with-sb3", help="add SB3 PPO and sb3-contrib TRPO curves")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("runs/paper"),
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Reproduce the seed paper's figures: PPO vs TRPO on LunarLander-v3 (return, KL, clip
+    fraction) and NPG on CartPole-v1, with seeds and 95% bootstrap bands, plus report.md.
+
+    Examples:
+
+      policyopt reproduce paper --budget quick
+
+      policyopt reproduce paper --budget full --with-sb3 --out runs/paper-full
+    """
+    from policyopt.experiments.paper import reproduce_paper
+
+    if what != "paper":
+        _fail(ConfigError("cli", "WHAT", f"got {what!r}; allowed: paper"))
+    try:
+        report = reproduce_paper(out, budget, seeds, with_sb3, progress, log=console.print)
+    except (ConfigError, ValueError) as err:
+        _fail(err)
+    console.print(f"wrote {report} and figures in {out}")
+
+
+@app.command()
+def sweep(
+    spec: Annotated[
+        Path, typer.Argument(help="sweep spec (YAML); see policyopt.experiments.sweep")
+    ],
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: start a local Ray)")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="local: processes for host-env trials")] = 1,
+) -> None:
+    """Grid or random search over recipes × envs × seeds × hyperparameters.
+
+    Every trial's config is checked before the first one starts; a failed trial is
+    reported in RUNS_DIR/NAME/sweep.json and the others continue.
+
+    Examples:
+
+      policyopt sweep sweeps/cartpole_lr.yaml
+
+      policyopt sweep sweeps/lunar.yaml --executor ray --address ray://head:10001
+    """
+    from policyopt.experiments.sweep import load_sweep, run_sweep
+
+    try:
+        result = run_sweep(load_sweep(spec), executor, address, workers, log=console.print)
+    except (ConfigError, ValueError) as err:
+        _fail(err)
+    failed = [t["trial"] for t in result["trials"] if t["status"] == "failed"]
+    if failed:
+        console.print(f"[yellow]{len(failed)} trial(s) failed:[/] {', '.join(failed)}")
 
 
 @app.command()

@@ -15,7 +15,13 @@ import numpy as np
 
 from policyopt.tabular.run import History
 
-__all__ = ["bootstrap_ci", "plot_curves", "plot_tabular", "save_figure"]
+__all__ = [
+    "bootstrap_ci",
+    "plot_curves",
+    "plot_natural_diagnostics",
+    "plot_tabular",
+    "save_figure",
+]
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike[str]) -> list[Path]:
@@ -94,3 +100,38 @@ def plot_curves(
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=9)
     return save_figure(fig, path) if own else None
+
+
+def plot_natural_diagnostics(
+    x: np.ndarray, metrics: dict[str, np.ndarray], path: str | os.PathLike[str], title: str = ""
+) -> list[Path]:
+    """CG and line-search diagnostics of the natural-gradient recipes (NPG, TRPO), 4 panels.
+
+    CG residual (log scale) and iterations; line-search backtracks and acceptance; step size;
+    expected (first-order model) vs actual improvement of the surrogate (reward convention).
+    """
+    panels = [
+        ("train/cg_residual", "CG residual ‖Fd − g‖²", True),
+        ("train/backtracks", "line-search backtracks", False),
+        ("train/step_size", "step size along F⁻¹g", True),
+        ("train/actual_improve", "surrogate improvement", False),
+    ]
+    fig, axes = plt.subplots(1, 4, figsize=(22, 4.2))
+    for ax, (key, label, log) in zip(axes, panels, strict=True):
+        curves = {}
+        if key in metrics:
+            curves["actual" if key == "train/actual_improve" else key.split("/")[1]] = (
+                x,
+                metrics[key],
+            )
+        if key == "train/actual_improve" and "train/expected_improve" in metrics:
+            curves["expected (linear model)"] = (x, metrics["train/expected_improve"])
+        if key == "train/backtracks" and "train/accepted" in metrics:
+            curves["accepted (fraction)"] = (x, metrics["train/accepted"])
+        if curves:
+            plot_curves(curves, path, label, title, ax=ax)
+            if log:
+                ax.set_yscale("log")
+        else:
+            ax.set_visible(False)
+    return save_figure(fig, path)

@@ -11,13 +11,14 @@ import dataclasses
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write_text", "load_metrics", "save_run"]
+__all__ = ["atomic_write_text", "load_metrics", "metrics_from_histories", "save_run"]
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -48,13 +49,17 @@ def save_run(
     metrics: dict[str, np.ndarray],
     eval_returns: np.ndarray,
     timing: dict[str, float],
+    run_info: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``config.json``, ``metrics.csv`` (one row per seed × update) and ``summary.json``.
+    """Write ``config.json``, ``metrics.csv`` (one row per seed × update), ``summary.json``
+    and TensorBoard event files (``tb/seed_<k>/``, x-axis: environment steps).
 
     ``metrics[name]`` has shape ``[seeds, updates]``; ``eval_returns`` ``[seeds, episodes]``.
+    ``run_info`` (seeds, base seed, backend, …) is stored in ``config.json`` under ``"run"``.
     """
     out = Path(out_dir)
-    atomic_write_text(out / "config.json", json.dumps(_jsonable(config), indent=2) + "\n")
+    cfg = _jsonable(config) | ({"run": run_info} if run_info else {})
+    atomic_write_text(out / "config.json", json.dumps(cfg, indent=2) + "\n")
     names = sorted(metrics)
     n_seeds, n_updates = np.asarray(metrics[names[0]]).shape
     buf = io.StringIO()
@@ -73,6 +78,43 @@ def save_run(
         **timing,
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_tensorboard(out / "tb", metrics)
+    return out
+
+
+def write_tensorboard(tb_dir: str | os.PathLike[str], metrics: dict[str, np.ndarray]) -> None:
+    """One TensorBoard run per seed (tensorboardX: no TensorFlow), NaNs skipped.
+
+    Written into a temporary directory and renamed into place, so an interrupted write never
+    leaves a half-written event file where TensorBoard looks.
+    """
+    from tensorboardX import SummaryWriter
+
+    tb_dir = Path(tb_dir)
+    tmp = Path(tempfile.mkdtemp(dir=tb_dir.parent, prefix=".tb-"))
+    steps = np.asarray(metrics["time/total_timesteps"], np.int64)
+    for s in range(steps.shape[0]):
+        with SummaryWriter(str(tmp / f"seed_{s}")) as w:
+            for name, values in metrics.items():
+                if name == "time/total_timesteps":
+                    continue
+                for u, v in enumerate(np.asarray(values, np.float64)[s]):
+                    if np.isfinite(v):
+                        w.add_scalar(name, float(v), int(steps[s, u]))
+    if tb_dir.exists():
+        shutil.rmtree(tb_dir)
+    os.replace(tmp, tb_dir)
+
+
+def metrics_from_histories(histories: list[list[dict[str, float]]]) -> dict[str, np.ndarray]:
+    """Per-seed lists of per-update metric dicts → ``{name: [seeds, updates]}`` (NaN-padded)."""
+    names = sorted({k for h in histories for row in h for k in row})
+    n = max(len(h) for h in histories)
+    out = {k: np.full((len(histories), n), np.nan) for k in names}
+    for s, h in enumerate(histories):
+        for u, row in enumerate(h):
+            for k, v in row.items():
+                out[k][s, u] = v
     return out
 
 

@@ -1,0 +1,147 @@
+"""Run directories for host and compiled training: layout, TensorBoard, eval, resume."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from policyopt.cli import app
+from policyopt.errors import ConfigError
+from policyopt.experiments import RunSpec, resume_run, train_run
+from policyopt.runs import load_metrics
+
+runner = CliRunner()
+HOST = ["--set", "num_envs=2", "--set", "num_steps=64", "--set", "batch_size=64"]
+
+
+def _scalars(event_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Read TensorBoard scalars back with tensorboardX's own protobufs (no TensorFlow)."""
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    out: dict[str, list[tuple[int, float]]] = {}
+    for f in event_dir.glob("events.out.tfevents.*"):
+        data = f.read_bytes()
+        i = 0
+        while i < len(data):
+            (n,) = struct.unpack("<Q", data[i : i + 8])
+            ev = event_pb2.Event.FromString(data[i + 12 : i + 12 + n])
+            i += 12 + n + 4
+            for v in ev.summary.value:
+                out.setdefault(v.tag, []).append((ev.step, v.simple_value))
+    return out
+
+
+def test_host_run_layout_tensorboard_eval_and_video(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        ["train", "ppo", "policyopt-test/Target-v0", "--seeds", "2", "--steps", "512",
+         "--runs-dir", str(tmp_path), "--name", "t", "--no-progress", *HOST],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "t"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["algo"] == "ppo" and cfg["run"]["level"] == "host" and cfg["num_envs"] == 2
+    m = load_metrics(run)
+    assert m["rollout/ep_rew_mean"].shape == (2, 4)
+    np.testing.assert_array_equal(m["time/total_timesteps"][0], [128, 256, 384, 512])
+    tb = _scalars(run / "tb" / "seed_1")
+    assert [s for s, _ in tb["train/approx_kl"]] == [128, 256, 384, 512]
+    np.testing.assert_allclose([v for _, v in tb["train/approx_kl"]], m["train/approx_kl"][1])
+    for f in ("checkpoints/seed_0.ckpt", "checkpoints/seed_1.ckpt", "return.png", "spec.json"):
+        assert (run / f).stat().st_size > 0, f
+    ev = runner.invoke(
+        app, ["eval", str(run), "--episodes", "3", "--video", str(tmp_path / "v.gif")]
+    )
+    assert ev.exit_code == 0, ev.output
+    assert "all seeds" in ev.output and (tmp_path / "v.gif").stat().st_size > 0
+
+
+def test_interrupted_host_run_resumes_to_the_uninterrupted_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = {"num_envs": 2, "num_steps": 32, "batch_size": 32, "n_epochs": 2}
+    spec = RunSpec("ppo", "CartPole-v1", seeds=2, steps=64 * 6, overrides=small,
+                   checkpoint_every=2)  # fmt: skip
+    full = train_run(spec, tmp_path / "full")
+    from policyopt.host import HostTrainer
+
+    original, calls = HostTrainer.run_update, {"n": 0}
+
+    def flaky(self, state):  # Ctrl-C during the second seed's 4th update
+        calls["n"] += 1
+        if calls["n"] == 6 + 4:
+            raise KeyboardInterrupt
+        return original(self, state)
+
+    monkeypatch.setattr(HostTrainer, "run_update", flaky)
+    from policyopt.experiments.training import write_spec
+
+    write_spec(tmp_path / "cut", spec)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(spec, tmp_path / "cut")
+    monkeypatch.setattr(HostTrainer, "run_update", original)
+    resumed = resume_run(tmp_path / "cut")
+    assert resumed["eval_mean_return_per_seed"] == full["eval_mean_return_per_seed"]
+    a, b = load_metrics(tmp_path / "full"), load_metrics(tmp_path / "cut")
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_compiled_run_exports_agents_that_eval_reads(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        ["train", "ppo", "CartPole-v1", "--seeds", "2", "--steps", "2048", "--runs-dir",
+         str(tmp_path), "--name", "c", "--no-preset"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["run"]["level"] == "compiled"
+    ev = runner.invoke(app, ["eval", str(tmp_path / "c"), "--episodes", "2"])
+    assert ev.exit_code == 0, ev.output
+    assert ev.output.count("\n") > 4
+
+
+def test_bad_run_arguments_fail_before_training(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["train", "ppo", "LunarLandr-v3", "--runs-dir", str(tmp_path)])
+    assert res.exit_code == 2 and "did you mean 'LunarLander-v3'" in res.output
+    res = runner.invoke(app, ["train", "ppo", "CartPole-v1", "--level", "gpu"])
+    assert res.exit_code == 2 and "level: got 'gpu'; allowed: auto, compiled, host" in res.output
+    res = runner.invoke(app, ["train", "ppo", "CartPole-v1", "--set", "clip_eps=2"])
+    assert res.exit_code == 2 and "PPOConfig.clip_eps" in res.output
+    res = runner.invoke(app, ["eval", str(tmp_path)])
+    assert res.exit_code == 2 and "no checkpoints" in res.output
+    with pytest.raises(ConfigError, match="not a policyopt run directory"):
+        resume_run(tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_reproduce_paper_writes_three_figures_and_a_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policyopt.experiments import paper
+
+    monkeypatch.setitem(paper.BUDGETS, "quick", paper.Budget(lunar_steps=2048, cartpole_steps=4096))
+    res = runner.invoke(
+        app, ["reproduce", "paper", "--seeds", "2", "--out", str(tmp_path), "--no-progress"]
+    )
+    assert res.exit_code == 0, res.output
+    for stem in ("figure1_return", "figure2_kl_clip", "figure3_npg_cartpole"):
+        for ext in ("png", "svg"):
+            assert (tmp_path / f"{stem}.{ext}").stat().st_size > 0
+    report = (tmp_path / "report.md").read_text()
+    assert "policyopt ppo on LunarLander-v3" in report and "policyopt npg on CartPole-v1" in report
+    assert report.count("![figure") == 3
+    bad = runner.invoke(app, ["reproduce", "paper", "--budget", "huge"])
+    assert bad.exit_code == 2 and "allowed: quick, full" in bad.output
+
+
+def test_sb3_runs_land_in_the_same_layout(tmp_path: Path) -> None:
+    from policyopt.experiments.paper import train_sb3
+
+    train_sb3("ppo", "LunarLander-v3", 1, 16 * 1024 * 2, tmp_path / "sb3")
+    m = load_metrics(tmp_path / "sb3")
+    assert m["rollout/ep_rew_mean"].shape == (1, 2)
+    assert np.isfinite(m["train/clip_fraction"][0, 0]) and np.isfinite(m["train/kl_forward"][0, 0])

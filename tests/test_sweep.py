@@ -1,0 +1,93 @@
+"""Sweeps: trial expansion, validation up front, failures isolated, local and Ray executors."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from policyopt.cli import app
+from policyopt.errors import ConfigError
+from policyopt.experiments.sweep import SweepSpec, load_sweep, make_trials, run_sweep
+
+SMALL = {"num_envs": 2, "num_steps": 32, "batch_size": 32, "n_epochs": 1}
+
+
+def _spec(tmp_path: Path, **kw) -> SweepSpec:
+    base = {"name": "s", "runs_dir": str(tmp_path), "algos": ["ppo"], "envs": ["CartPole-v1"],
+            "seeds": 2, "steps": 256, "set": SMALL}  # fmt: skip
+    return SweepSpec.from_dict(base | kw)
+
+
+def test_grid_expands_per_recipe_and_random_search_is_seeded(tmp_path: Path) -> None:
+    grid = _spec(
+        tmp_path,
+        algos=["ppo", "trpo"],
+        params={"ppo.clip_eps": [0.1, 0.2], "gamma": [0.9, 0.99]},
+        set={"num_envs": 2, "num_steps": 32},
+    )
+    trials = make_trials(grid)
+    assert [t.spec.algo for t in trials] == ["ppo"] * 4 + ["trpo"] * 2
+    assert trials[1].params == {"clip_eps": 0.1, "gamma": 0.99}
+    params = {"learning_rate": {"log_uniform": [1e-4, 1e-2]}, "n_epochs": [1, 2]}
+    rand = _spec(tmp_path, search="random", samples=5, params=params)
+    a, b = make_trials(rand), make_trials(rand)
+    assert [t.params for t in a] == [t.params for t in b] and len(a) == 5
+    assert all(1e-4 <= t.params["learning_rate"] <= 1e-2 for t in a)
+
+
+def test_every_trial_is_validated_before_any_runs(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"trial ppo-CartPole-v1-001 \(clip_eps=5\).*clip_eps"):
+        run_sweep(_spec(tmp_path, params={"clip_eps": [0.2, 5]}))
+    assert not (tmp_path / "s").exists()
+    with pytest.raises(ConfigError, match=r"sweep.search: got 'bayes'"):
+        _spec(tmp_path, search="bayes")
+    with pytest.raises(ConfigError, match=r"sweep.algo: unknown key"):
+        SweepSpec.from_dict({"name": "x", "algo": ["ppo"], "envs": ["CartPole-v1"]})
+    (tmp_path / "bad.yaml").write_text("name: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_sweep(tmp_path / "bad.yaml")
+
+
+def test_local_sweep_cli_writes_runs_and_isolates_a_failed_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from policyopt.experiments import sweep as sweep_mod
+
+    real = sweep_mod.train_run
+
+    def sometimes_broken(spec, run_dir, **kw):
+        if spec.overrides["learning_rate"] == 1e-3:
+            raise RuntimeError("simulated crash")
+        return real(spec, run_dir, **kw)
+
+    monkeypatch.setattr(sweep_mod, "train_run", sometimes_broken)
+    (tmp_path / "s.yaml").write_text(
+        f"name: s\nruns_dir: {tmp_path}\nalgos: [ppo]\nenvs: [CartPole-v1]\nseeds: 2\n"
+        f"steps: 256\nset: {json.dumps(SMALL)}\nparams:\n  learning_rate: [3.0e-4, 1.0e-3]\n"
+    )
+    res = CliRunner().invoke(app, ["sweep", str(tmp_path / "s.yaml")])
+    assert res.exit_code == 0, res.output
+    assert "1 trial(s) failed" in res.output
+    out = json.loads((tmp_path / "s" / "sweep.json").read_text())
+    ok, failed = out["trials"]
+    assert ok["status"] == "ok" and ok["learning_rate"] == 3e-4 and "eval_mean_return" in ok
+    assert failed["status"] == "failed" and "simulated crash" in failed["error"]
+    assert (tmp_path / "s" / ok["trial"] / "metrics.csv").exists()
+
+
+def test_ray_executor_runs_trials_as_tasks_on_a_real_local_ray(tmp_path: Path) -> None:
+    """Two trials on a real local Ray (2 CPUs); one fails at run time, the other lands."""
+    ray = pytest.importorskip("ray")
+    spec = SweepSpec.from_dict(
+        {"name": "r", "runs_dir": str(tmp_path), "algos": ["ppo"],
+         "envs": ["CartPole-v1", "FrozenLake-v1"], "seeds": 2, "steps": 256, "set": SMALL}
+    )  # fmt: skip
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        out = run_sweep(spec, executor="ray")
+    finally:
+        ray.shutdown()
+    ok, failed = out["trials"]
+    assert ok["status"] == "ok" and (tmp_path / "r" / ok["trial"] / "summary.json").exists()
+    assert failed["status"] == "failed" and "observation_space: Discrete" in failed["error"]
