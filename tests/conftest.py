@@ -25,8 +25,17 @@ class MultiDiscreteEnv(gym.Env):
 class TargetEnv(gym.Env):
     """A user's own continuous-control env (Gymnasium only): move a point to 0, 50 steps."""
 
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}  # noqa: RUF012
     observation_space = gym.spaces.Box(-10.0, 10.0, (1,), np.float32)
     action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+
+    def render(self):
+        frame = np.zeros((32, 64, 3), np.uint8)
+        frame[12:20, int(np.clip(32 + 3 * self.x[0], 0, 63))] = 255
+        return frame
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)

@@ -65,7 +65,7 @@ def test_interrupted_host_run_resumes_to_the_uninterrupted_numbers(
 ) -> None:
     small = {"num_envs": 2, "num_steps": 32, "batch_size": 32, "n_epochs": 2}
     spec = RunSpec("ppo", "CartPole-v1", seeds=2, steps=64 * 6, overrides=small,
-                   checkpoint_every=2)  # fmt: skip
+                   checkpoint_every=2, level="host")  # fmt: skip
     full = train_run(spec, tmp_path / "full")
     from policyopt.host import HostTrainer
 
@@ -78,9 +78,6 @@ def test_interrupted_host_run_resumes_to_the_uninterrupted_numbers(
         return original(self, state)
 
     monkeypatch.setattr(HostTrainer, "run_update", flaky)
-    from policyopt.experiments.training import write_spec
-
-    write_spec(tmp_path / "cut", spec)
     with pytest.raises(KeyboardInterrupt):
         train_run(spec, tmp_path / "cut")
     monkeypatch.setattr(HostTrainer, "run_update", original)
@@ -123,7 +120,8 @@ def test_reproduce_paper_writes_three_figures_and_a_report(
 ) -> None:
     from policyopt.experiments import paper
 
-    monkeypatch.setitem(paper.BUDGETS, "quick", paper.Budget(lunar_steps=2048, cartpole_steps=4096))
+    tiny = paper.Budget(lunar_steps=16384, cartpole_steps=4096)
+    monkeypatch.setitem(paper.BUDGETS, "quick", tiny)
     res = runner.invoke(
         app, ["reproduce", "paper", "--seeds", "2", "--out", str(tmp_path), "--no-progress"]
     )

@@ -24,7 +24,7 @@ def test_grid_expands_per_recipe_and_random_search_is_seeded(tmp_path: Path) -> 
         tmp_path,
         algos=["ppo", "trpo"],
         params={"ppo.clip_eps": [0.1, 0.2], "gamma": [0.9, 0.99]},
-        set={"num_envs": 2, "num_steps": 32},
+        set={"num_envs": 2, "num_steps": 32, "ppo.batch_size": 32, "trpo.vf_batch_size": 64},
     )
     trials = make_trials(grid)
     assert [t.spec.algo for t in trials] == ["ppo"] * 4 + ["trpo"] * 2

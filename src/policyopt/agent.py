@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -217,7 +218,14 @@ class Agent:
             raise ConfigError(
                 "Agent.record", "env_id", f"{self.env_id!r} is not a Gymnasium id (no renderer)"
             )
-        env = gym.make(self.env_id, render_mode="rgb_array")
+        with warnings.catch_warnings():  # an unsupported mode only warns: we check below
+            warnings.simplefilter("ignore", UserWarning)
+            env = gym.make(self.env_id, render_mode="rgb_array")
+        if "rgb_array" not in env.metadata.get("render_modes", []):
+            env.close()
+            raise ConfigError(
+                "Agent.record", "env_id", f"{self.env_id!r} has no 'rgb_array' render mode"
+            )
         frames: list[np.ndarray] = []
         try:
             for ep in range(episodes):

@@ -187,7 +187,6 @@ def train(
       policyopt train --resume runs/trpo-LunarLander-v3
     """
     from policyopt.experiments import RunSpec, resume_run, train_run
-    from policyopt.experiments.training import write_spec
 
     if resume is not None:
         try:
@@ -221,7 +220,6 @@ def train(
             ):
                 summary = train_run(spec, run_dir)
         else:
-            write_spec(run_dir, spec)
             summary = train_run(spec, run_dir, progress=progress)
     except (ConfigError, ValueError, TypeError) as err:
         _fail(err)

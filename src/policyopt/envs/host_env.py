@@ -165,11 +165,11 @@ class GymnasiumVecEnv:
 
     def __init__(self, env_id: str, num_envs: int, mode: str) -> None:
         self.backend, self.num_envs = mode, num_envs
+        kwargs: dict[str, Any] = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
+        if mode == "async":
+            kwargs["context"] = "spawn"  # never fork a process that has JAX's threads running
         self.envs = gym.make_vec(
-            env_id,
-            num_envs=num_envs,
-            vectorization_mode=mode,
-            vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+            env_id, num_envs=num_envs, vectorization_mode=mode, vector_kwargs=kwargs
         )
         self.obs_shape = _check_obs_space(self.envs.single_observation_space)
         self.action_spec = action_spec_of(self.envs.single_action_space)

@@ -14,7 +14,7 @@ A sweep spec (YAML or a dict)::
     params:                       # "field" for every recipe, "algo.field" for one
       learning_rate: [1.0e-3, 3.0e-4]          # grid: a list; random: a list = choice
       ppo.clip_eps: {uniform: [0.1, 0.3]}      # random only: uniform / log_uniform / choice
-    set: {num_envs: 8}            # fixed overrides for every trial
+    set: {num_envs: 8, trpo.vf_batch_size: 256}   # fixed overrides ("algo.field": one recipe)
 
 Every trial's config is validated before the first one starts. Executors: ``local`` runs
 JAX-native trials in this process (seeds vmapped) and host trials in a process pool;
@@ -154,6 +154,11 @@ def _points(sweep: SweepSpec, algo: str, rng: np.random.Generator) -> list[dict[
     return [{f: _sample(sweep.params[k], rng, k) for k, f in keys} for _ in range(sweep.samples)]
 
 
+def _for_algo(values: dict[str, Any], algo: str) -> dict[str, Any]:
+    """``{"field": v, "algo.field": w}`` → the fields that apply to ``algo``."""
+    return {f: v for k, v in values.items() for ok, f in [_applies(k, algo)] if ok}
+
+
 def _fmt(v: Any) -> str:
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
@@ -168,7 +173,7 @@ def make_trials(sweep: SweepSpec) -> list[Trial]:
             name = f"{algo}-{env.replace('/', '_')}-{i:03d}"
             spec = RunSpec(
                 algo, env, seeds=sweep.seeds, seed=sweep.seed, steps=sweep.steps,
-                overrides={**sweep.fixed, **point},
+                overrides={**_for_algo(sweep.fixed, algo), **point},
             )  # fmt: skip
             try:
                 spec.config()

@@ -107,6 +107,8 @@ def train_run(
     from policyopt.envs.host_env import resolve_backend
 
     resolve_backend(spec.env_id, spec.vectorization, cfg.num_envs)
+    if not resume:
+        write_spec(run_dir, spec)  # first, so a run interrupted before any save can resume
     return _train_host(cfg, spec, run_dir, info, progress, resume, on_seed)
 
 
@@ -214,13 +216,12 @@ def resume_run(run_dir: str | Path, progress: bool = False) -> dict[str, Any]:
         raw = json.loads(cfg_path.read_text())["run"]
     else:
         raise ConfigError("cli", "--resume", f"{run_dir} is not a policyopt run directory")
-    raw.pop("level", None)
-    spec = RunSpec(**{k: raw[k] for k in (f.name for f in dataclasses.fields(RunSpec))})
+    spec = RunSpec(**{f.name: raw[f.name] for f in dataclasses.fields(RunSpec) if f.name in raw})
     return train_run(spec, run_dir, progress=progress, resume=True)
 
 
 def write_spec(run_dir: str | Path, spec: RunSpec) -> None:
-    """Store the spec first, so a run interrupted before its first save can be resumed."""
+    """``spec.json``: what ``resume_run`` needs to continue the run."""
     from policyopt.runs import atomic_write_text
 
     atomic_write_text(Path(run_dir) / "spec.json", json.dumps(spec.to_json(), indent=2) + "\n")
