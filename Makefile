@@ -14,11 +14,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/policyopt tabular --mdp frozenlake --iters 200 --out out/tabular-frozenlake
 	$(VENV)/bin/policyopt tabular --mdp chain --iters 300 --out out/tabular-chain
+	$(VENV)/bin/policyopt reproduce paper --budget quick --out out/paper
 	$(VENV)/bin/policyopt train ppo CartPole-v1 --seeds 4
 	$(VENV)/bin/policyopt train trpo CartPole-v1 --seeds 4
 	$(VENV)/bin/policyopt train npg CartPole-v1 --seeds 4
 	$(VENV)/bin/policyopt plot runs/ppo-CartPole-v1 runs/trpo-CartPole-v1 runs/npg-CartPole-v1 --out out/cartpole
-	@echo "figures: out/tabular-*/suboptimality.png, out/cartpole.png; runs: runs/"
+	@echo "figures: out/paper/figure*.png + out/paper/report.md, out/tabular-*/suboptimality.png, out/cartpole.png; runs: runs/"
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
@@ -27,6 +28,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_tabular.py
 	$(VENV)/bin/python benchmarks/bench_compiled.py --seeds-scaling
+	$(VENV)/bin/python benchmarks/bench_host.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -3,10 +3,11 @@
 Rows (each in its own subprocess, one at a time, so peak memory is per run and nothing
 competes for the cores):
 
-* ``policyopt_ppo`` × seeds: :class:`policyopt.Agent` PPO with rl-zoo3's LunarLander-v3
-  settings (16 envs × 1024 steps, minibatch 64, 4 epochs, γ 0.999, λ 0.98, entropy 0.01),
-  1e6 steps; EnvPool backend (auto).
-* ``sb3_ppo``: stable-baselines3 PPO, the same settings, ``make_vec_env`` (DummyVecEnv).
+* ``policyopt_ppo`` × seeds: :class:`policyopt.Agent` PPO with the ``policyopt.presets``
+  entry, which is rl-zoo3's LunarLander-v3 one (16 envs × 1024 steps, minibatch 64,
+  4 epochs, γ 0.999, λ 0.98, entropy 0.01), 1e6 steps; EnvPool backend (auto).
+* ``sb3_ppo``: stable-baselines3 PPO, the same settings
+  (:func:`policyopt.experiments.paper.sb3_equivalent`), ``make_vec_env`` (DummyVecEnv).
 * ``policyopt_trpo`` × seeds / ``sb3_trpo`` × seeds: rl-zoo3's sb3-contrib TRPO entry
   (2 envs × 512 steps, γ 0.99, λ 0.98, 15 critic epochs of minibatch 128 at 1e-3,
   CG damping 0.01, δ = target_kl 0.01), 2e5 steps.
@@ -37,50 +38,14 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV_ID = "LunarLander-v3"
 EVAL_EPISODES = 20
 
-# rl-baselines3-zoo hyperparams/ppo.yml, LunarLander-v3 (n_timesteps 1e6).
-ZOO_PPO = {
-    "n_envs": 16,
-    "n_steps": 1024,
-    "batch_size": 64,
-    "n_epochs": 4,
-    "gamma": 0.999,
-    "gae_lambda": 0.98,
-    "ent_coef": 0.01,
-}
-# rl-baselines3-zoo hyperparams/trpo.yml, LunarLander-v3 (n_timesteps 2e5).
-ZOO_TRPO = {
-    "n_envs": 2,
-    "n_steps": 512,
-    "gamma": 0.99,
-    "gae_lambda": 0.98,
-    "n_critic_updates": 15,
-    "cg_damping": 0.01,
-    "learning_rate": 1e-3,
-    "batch_size": 128,
-    "target_kl": 0.01,
-}
-OURS = {  # the same settings in policyopt's names
-    "ppo": {
-        "num_envs": 16,
-        "num_steps": 1024,
-        "batch_size": 64,
-        "n_epochs": 4,
-        "gamma": 0.999,
-        "gae_lambda": 0.98,
-        "ent_coef": 0.01,
-    },
-    "trpo": {
-        "num_envs": 2,
-        "num_steps": 512,
-        "gamma": 0.99,
-        "gae_lambda": 0.98,
-        "vf_epochs": 15,
-        "cg_damping": 0.01,
-        "vf_learning_rate": 1e-3,
-        "vf_batch_size": 128,
-        "delta": 0.01,
-    },
-}
+
+
+def config(algo: str, steps: int) -> Any:
+    """Our preset (rl-zoo3's LunarLander-v3 entry) as a validated config."""
+    from policyopt.configs import make_config
+    from policyopt.presets import preset
+
+    return make_config(algo, env_id=ENV_ID, total_timesteps=steps, **preset(algo, ENV_ID)[0])
 
 
 def _peak_rss_mb() -> float:
@@ -103,9 +68,11 @@ def _sb3_eval(model: Any, seed: int) -> list[float]:
 
 def run_ours(algo: str, steps: int, seed: int) -> dict[str, Any]:
     from policyopt import Agent
+    from policyopt.presets import preset
 
+    kw, _ = preset(algo, ENV_ID)
     t0 = time.perf_counter()
-    agent = Agent(algo, ENV_ID, seed=seed, **OURS[algo])
+    agent = Agent(algo, ENV_ID, seed=seed, **kw)
     agent.learn(steps)
     wall = time.perf_counter() - t0
     returns = _sb3_eval(agent, seed)
@@ -124,12 +91,12 @@ def run_sb3(algo: str, steps: int, seed: int) -> dict[str, Any]:
     import torch
     from stable_baselines3.common.env_util import make_vec_env
 
-    torch.set_num_threads(1)
-    from sb3_contrib import TRPO
-    from stable_baselines3 import PPO
+    from policyopt.experiments.paper import sb3_equivalent
 
-    algo_cls, kw = (PPO, dict(ZOO_PPO)) if algo == "ppo" else (TRPO, dict(ZOO_TRPO))
-    n_envs = kw.pop("n_envs")
+    torch.set_num_threads(1)
+    cfg = config(algo, steps)
+    algo_cls, kw = sb3_equivalent(cfg)
+    n_envs = cfg.num_envs
     t0 = time.perf_counter()
     env = make_vec_env(ENV_ID, n_envs=n_envs, seed=seed)
     model = algo_cls("MlpPolicy", env, seed=seed, device="cpu", verbose=0, **kw)

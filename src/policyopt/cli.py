@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from policyopt.errors import ConfigError
+from policyopt.errors import ConfigError, suggest
 
 app = typer.Typer(
     help="policyopt: PG, NPG, TRPO, PPO, PPO-KL, MDPO, Adaptive TRPO as one optimisation problem.",
@@ -393,6 +393,14 @@ def plot(
         list[str] | None, typer.Option(help="metric name(s), e.g. train/kl_forward")
     ] = None,
     out: Annotated[Path, typer.Option(help="output file stem (PNG + SVG)")] = Path("out/compare"),
+    aggregate: Annotated[
+        bool,
+        typer.Option(
+            "--aggregate",
+            help="also plot IQM and mean of final scores across environments "
+            "(95% stratified bootstrap CIs) to OUT_aggregate",
+        ),
+    ] = False,
 ) -> None:
     """Overlay runs: mean across seeds with 95% bootstrap bands, one panel per metric.
 
@@ -416,16 +424,56 @@ def plot(
             _fail(ConfigError("cli", "RUNS", f"{run} has no metrics.csv (not a run directory)"))
         algo = json.loads((run / "config.json").read_text())["algo"]
         loaded[f"{algo} ({run.name})" if len(runs) > 1 else algo] = load_metrics(run)
+    for name in metric or []:
+        if not any(name in m for m in loaded.values()):
+            known = sorted({k for m in loaded.values() for k in m})
+            _fail(
+                ConfigError(
+                    "cli", "--metric", f"{name!r} is in none of the runs{suggest(name, known)}"
+                )
+            )
+    metrics = [n for n in metrics if any(n in m for m in loaded.values())]
     fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 4.2), squeeze=False)
     for ax, name in zip(axes[0], metrics, strict=True):
         curves = {
             k: (m["time/total_timesteps"][0], m[name]) for k, m in loaded.items() if name in m
         }
-        if not curves:
-            _fail(ConfigError("cli", "--metric", f"{name!r} is in none of the runs"))
         plot_curves(curves, out, name, ax=ax)
     paths = save_figure(fig, out)
+    if aggregate:
+        paths += _plot_aggregate(runs, out.with_name(out.name + "_aggregate"))
     console.print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+def _plot_aggregate(runs: list[Path], out: Path) -> list[Path]:
+    """Group runs by recipe and environment; scores = final evaluation return per seed,
+    min–max normalised per environment over all runs shown (0 = worst, 1 = best seed)."""
+    import json
+
+    from policyopt.plots import plot_aggregate
+
+    by: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        cfg = json.loads((run / "config.json").read_text())
+        summary = json.loads((run / "summary.json").read_text())
+        label = cfg.get("run", {}).get("library", "policyopt") + " " + cfg["algo"]
+        by.setdefault(label, {}).setdefault(cfg["env_id"], []).extend(
+            summary["eval_mean_return_per_seed"]
+        )
+    envs = sorted({e for d in by.values() for e in d})
+    missing = [(a, e) for a in by for e in envs if e not in by[a]]
+    if missing:
+        _fail(ConfigError("cli", "--aggregate", f"every recipe needs every env; missing {missing}"))
+    n_runs = min(len(by[a][e]) for a in by for e in envs)
+    scores = {}
+    for a in by:
+        cols = []
+        for e in envs:
+            everything = np.concatenate([by[b][e] for b in by])
+            lo, hi = everything.min(), everything.max()
+            cols.append((np.asarray(by[a][e][:n_runs]) - lo) / max(hi - lo, 1e-12))
+        scores[a] = np.stack(cols, axis=1)
+    return plot_aggregate(scores, out, envs)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -17,10 +18,13 @@ from policyopt.tabular.run import History
 
 __all__ = [
     "bootstrap_ci",
+    "iqm",
+    "plot_aggregate",
     "plot_curves",
     "plot_natural_diagnostics",
     "plot_tabular",
     "save_figure",
+    "stratified_bootstrap_ci",
 ]
 
 
@@ -134,4 +138,59 @@ def plot_natural_diagnostics(
                 ax.set_yscale("log")
         else:
             ax.set_visible(False)
+    return save_figure(fig, path)
+
+
+def iqm(scores: np.ndarray) -> float:
+    """Interquartile mean of all ``[runs, tasks]`` scores: the mean of the middle 50%.
+
+    Agarwal et al. (2021), *Deep RL at the Edge of the Statistical Precipice*: robust to
+    outlier runs, more efficient than the median. rliable computes it as
+    ``scipy.stats.trim_mean(scores, 0.25, axis=None)``, and so do we: the ``rliable`` package
+    (1.2.0) installs here but fails to import (its ``arch`` dependency breaks on pandas 3).
+    """
+    from scipy.stats import trim_mean
+
+    return float(trim_mean(np.asarray(scores, np.float64), 0.25, axis=None))
+
+
+def stratified_bootstrap_ci(
+    scores: np.ndarray, statistic: Any, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
+    """``(point, low, high)``: percentile CI, resampling runs with replacement *within* each
+    task (column), as rliable's stratified bootstrap does."""
+    scores = np.asarray(scores, np.float64)
+    rng = np.random.default_rng(seed)
+    n_runs, n_tasks = scores.shape
+    idx = rng.integers(0, n_runs, size=(n_boot, n_runs, n_tasks))
+    stats = np.array([statistic(np.take_along_axis(scores, i, axis=0)) for i in idx])
+    a = 100 * (1 - ci) / 2
+    return (
+        float(statistic(scores)),
+        float(np.percentile(stats, a)),
+        float(np.percentile(stats, 100 - a)),
+    )
+
+
+def plot_aggregate(
+    scores: dict[str, np.ndarray], path: str | os.PathLike[str], tasks: Sequence[str] = ()
+) -> list[Path]:
+    """IQM and mean of normalised scores per algorithm with 95% stratified bootstrap CIs.
+
+    ``scores[algo]`` is ``[runs, tasks]`` (normalised per task, e.g. to [0, 1]).
+    """
+    algos = list(scores)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.6 * len(algos) + 1.6), sharey=True)
+    for ax, (name, stat) in zip(
+        axes, (("IQM", iqm), ("mean", lambda s: float(np.mean(s)))), strict=True
+    ):
+        for y, algo in enumerate(algos):
+            point, lo, hi = stratified_bootstrap_ci(scores[algo], stat)
+            ax.barh(y, hi - lo, left=lo, height=0.6, alpha=0.35, color=f"C{y}")
+            ax.plot([point, point], [y - 0.3, y + 0.3], color=f"C{y}", lw=2.5)
+        ax.set_yticks(range(len(algos)), algos)
+        ax.set_xlabel(f"{name} of normalised score (95% stratified bootstrap CI)")
+        ax.grid(True, axis="x", alpha=0.3)
+    if tasks:
+        fig.suptitle(f"across {len(tasks)} environment(s): {', '.join(tasks)}", fontsize=10)
     return save_figure(fig, path)

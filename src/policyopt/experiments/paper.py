@@ -176,6 +176,47 @@ def write_report(
 # --------------------------------------------------------------------------- SB3 side
 
 
+def sb3_equivalent(cfg: Any) -> tuple[Any, dict[str, Any]]:
+    """The stable-baselines3 / sb3-contrib class and keyword arguments matching ``cfg``.
+
+    Only PPO and TRPO have an SB3 twin here (the paper's baselines); ``n_envs`` is
+    ``cfg.num_envs``. Networks are SB3's default MlpPolicy (64×64 tanh, orthogonal init),
+    which is also ours.
+    """
+    if cfg.name == "ppo":
+        from stable_baselines3 import PPO
+
+        return PPO, {
+            "n_steps": cfg.num_steps,
+            "batch_size": cfg.batch_size,
+            "n_epochs": cfg.n_epochs,
+            "gamma": cfg.gamma,
+            "gae_lambda": cfg.gae_lambda,
+            "ent_coef": cfg.ent_coef,
+            "vf_coef": cfg.vf_coef,
+            "max_grad_norm": cfg.max_grad_norm,
+            "learning_rate": cfg.learning_rate,
+            "clip_range": cfg.clip_eps,
+        }
+    if cfg.name == "trpo":
+        from sb3_contrib import TRPO
+
+        return TRPO, {
+            "n_steps": cfg.num_steps,
+            "batch_size": cfg.vf_batch_size,
+            "gamma": cfg.gamma,
+            "gae_lambda": cfg.gae_lambda,
+            "n_critic_updates": cfg.vf_epochs,
+            "cg_damping": cfg.cg_damping,
+            "cg_max_steps": cfg.cg_iters,
+            "line_search_shrinking_factor": cfg.backtrack_coef,
+            "line_search_max_iter": cfg.max_backtracks,
+            "learning_rate": cfg.vf_learning_rate,
+            "target_kl": cfg.delta,
+        }
+    raise ConfigError("sb3", "algo", f"{cfg.name!r} has no SB3 twin; allowed: ppo, trpo")
+
+
 def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> None:
     """SB3 PPO / sb3-contrib TRPO with our preset's settings, logged into a run directory.
 
@@ -185,8 +226,6 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
     ``train/kl_forward`` since it is the mean KL(π_k‖π_{k+1}) of the accepted step).
     """
     import torch
-    from sb3_contrib import TRPO
-    from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
@@ -196,34 +235,7 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
 
     kw, _ = preset(algo, env_id)
     cfg = make_config(algo, env_id=env_id, total_timesteps=steps, **kw)
-    if algo == "ppo":
-        cls, sb3_kw = (
-            PPO,
-            {
-                "n_steps": cfg.num_steps,
-                "batch_size": cfg.batch_size,
-                "n_epochs": cfg.n_epochs,
-                "gamma": cfg.gamma,
-                "gae_lambda": cfg.gae_lambda,
-                "ent_coef": cfg.ent_coef,
-                "learning_rate": cfg.learning_rate,
-                "clip_range": cfg.clip_eps,
-            },
-        )
-    else:
-        cls, sb3_kw = (
-            TRPO,
-            {
-                "n_steps": cfg.num_steps,
-                "batch_size": cfg.vf_batch_size,
-                "gamma": cfg.gamma,
-                "gae_lambda": cfg.gae_lambda,
-                "n_critic_updates": cfg.vf_epochs,
-                "cg_damping": cfg.cg_damping,
-                "learning_rate": cfg.vf_learning_rate,
-                "target_kl": cfg.delta,
-            },
-        )
+    cls, sb3_kw = sb3_equivalent(cfg)
     renames = {
         "train/approx_kl": "train/approx_kl",
         "train/clip_fraction": "train/clip_fraction",
