@@ -117,7 +117,11 @@ def plot_paper_figures(runs: dict[str, Path], out: Path) -> list[Path]:
     paths.append(out / "figure1_return.png")
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     plot_curves(
-        curves("train/kl_forward", lunar), out, "KL(π_k ‖ π_{k+1}) per update", LUNAR, ax=axes[0]
+        curves("train/kl_forward", lunar),
+        out,
+        r"KL($\pi_k \,\|\, \pi_{k+1}$) per update",
+        LUNAR,
+        ax=axes[0],
     )
     plot_curves(
         curves("train/clip_fraction", lunar), out, "clip fraction (ε = 0.2)", LUNAR, ax=axes[1]
