@@ -39,7 +39,6 @@ ENV_ID = "LunarLander-v3"
 EVAL_EPISODES = 20
 
 
-
 def config(algo: str, steps: int) -> Any:
     """Our preset (rl-zoo3's LunarLander-v3 entry) as a validated config."""
     from policyopt.configs import make_config
