@@ -101,6 +101,17 @@ def test_compiled_run_exports_agents_that_eval_reads(tmp_path: Path) -> None:
     assert ev.output.count("\n") > 4
 
 
+def test_natural_gradient_runs_get_a_diagnostics_figure(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app,
+        ["train", "trpo", "CartPole-v1", "--steps", "2048", "--runs-dir", str(tmp_path),
+         "--name", "n", "--no-preset"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    for f in ("natural_gradient.png", "natural_gradient.svg", "kl_forward.png", "return.png"):
+        assert (tmp_path / "n" / f).stat().st_size > 0, f
+
+
 def test_bad_run_arguments_fail_before_training(tmp_path: Path) -> None:
     res = runner.invoke(app, ["train", "ppo", "LunarLandr-v3", "--runs-dir", str(tmp_path)])
     assert res.exit_code == 2 and "did you mean 'LunarLander-v3'" in res.output

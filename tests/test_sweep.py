@@ -91,3 +91,18 @@ def test_ray_executor_runs_trials_as_tasks_on_a_real_local_ray(tmp_path: Path) -
     ok, failed = out["trials"]
     assert ok["status"] == "ok" and (tmp_path / "r" / ok["trial"] / "summary.json").exists()
     assert failed["status"] == "failed" and "observation_space: Discrete" in failed["error"]
+
+
+def test_host_trials_run_in_a_process_pool(tmp_path: Path) -> None:
+    spec = SweepSpec.from_dict(
+        {"name": "p", "runs_dir": str(tmp_path), "algos": ["ppo"], "envs": ["LunarLander-v3"],
+         "seeds": 1, "steps": 128, "set": {**SMALL, "num_envs": 2},
+         "params": {"learning_rate": [3e-4, 1e-3]}}
+    )  # fmt: skip
+    out = run_sweep(spec, workers=2)
+    assert [t["status"] for t in out["trials"]] == ["ok", "ok"]
+    cfgs = [
+        json.loads((tmp_path / "p" / t["trial"] / "config.json").read_text()) for t in out["trials"]
+    ]
+    assert [c["learning_rate"] for c in cfgs] == [3e-4, 1e-3]
+    assert all(c["run"]["level"] == "host" for c in cfgs)

@@ -235,10 +235,7 @@ def train(
 def _report(run_dir: Path, summary: dict[str, Any]) -> None:
     import json
 
-    from policyopt.runs import load_metrics
-
     cfg = json.loads((run_dir / "config.json").read_text())
-    _plot_run(run_dir, cfg["algo"], cfg["env_id"], load_metrics(run_dir))
     n = len(summary["eval_mean_return_per_seed"])
     timing = ", ".join(
         f"{k.replace('_seconds', '')} {summary[k]:.1f}s"
@@ -250,25 +247,6 @@ def _report(run_dir: Path, summary: dict[str, Any]) -> None:
         f"± {summary['eval_std_return']:.1f} ({n} seed(s)); {timing}, "
         f"{summary['steps_per_second']:,.0f} steps/s → {run_dir}"
     )
-
-
-def _plot_run(run_dir: Path, algo: str, env: str, metrics: dict[str, Any]) -> None:
-    from policyopt.plots import plot_curves
-
-    x = metrics["time/total_timesteps"][0]
-    plot_curves(
-        {algo: (x, metrics["rollout/ep_rew_mean"])},
-        run_dir / "return",
-        "episodic return (reward)",
-        env,
-    )
-    for key in ("train/kl_forward", "train/clip_fraction"):
-        if key in metrics:
-            plot_curves({algo: (x, metrics[key])}, run_dir / key.split("/")[1], key, env)
-    if "train/cg_iterations" in metrics:
-        from policyopt.plots import plot_natural_diagnostics
-
-        plot_natural_diagnostics(x, metrics, run_dir / "natural_gradient", f"{algo} on {env}")
 
 
 @app.command("eval")

@@ -128,6 +128,7 @@ def _train_compiled(
     }
     save_run(run_dir, cfg, metrics, np.asarray(res.output.eval_returns), timing, info)
     _export_compiled_agents(cfg, spec, run_dir, res.output.learner, metrics)
+    plot_run(run_dir, spec.algo, spec.env_id, metrics)
     return json.loads((run_dir / "summary.json").read_text())
 
 
@@ -198,7 +199,26 @@ def _train_host(
     steps = cfg.num_updates * cfg.rollout_size * spec.seeds
     timing = {"run_seconds": seconds, "steps_per_second": steps / max(seconds, 1e-9)}
     save_run(run_dir, cfg, metrics, np.stack(evals), timing, info)
+    plot_run(run_dir, spec.algo, spec.env_id, metrics)
     return json.loads((run_dir / "summary.json").read_text())
+
+
+def plot_run(run_dir: Path, algo: str, env: str, metrics: dict[str, Any]) -> None:
+    """A run's own figures: return, KL, clip fraction; natural-gradient diagnostics."""
+    from policyopt.plots import plot_curves, plot_natural_diagnostics
+
+    x = metrics["time/total_timesteps"][0]
+    plot_curves(
+        {algo: (x, metrics["rollout/ep_rew_mean"])},
+        run_dir / "return",
+        "episodic return (reward)",
+        env,
+    )
+    for key in ("train/kl_forward", "train/clip_fraction"):
+        if key in metrics:
+            plot_curves({algo: (x, metrics[key])}, run_dir / key.split("/")[1], key, env)
+    if "train/cg_iterations" in metrics:
+        plot_natural_diagnostics(x, metrics, run_dir / "natural_gradient", f"{algo} on {env}")
 
 
 def resume_run(run_dir: str | Path, progress: bool = False) -> dict[str, Any]:
