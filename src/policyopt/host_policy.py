@@ -84,7 +84,7 @@ class HostPolicy:
             z = out - out.max(-1, keepdims=True)
             logp_all = z - np.log(np.exp(z).sum(-1, keepdims=True))
             action = (logp_all + rng.gumbel(size=out.shape)).argmax(-1).astype(np.int32)
-            return action, np.take_along_axis(logp_all, action[:, None], -1)[:, 0]
+            return action, logp_all[np.arange(out.shape[0]), action]
         noise = rng.standard_normal(out.shape).astype(np.float32)
         action = out + np.exp(self.log_std) * noise
         logp = (
