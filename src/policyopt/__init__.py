@@ -25,15 +25,19 @@ __version__ = "0.1.0"
 from policyopt.agent import Agent  # noqa: E402
 from policyopt.configs import CONFIGS, hparams, make_config  # noqa: E402
 from policyopt.errors import ConfigError  # noqa: E402
+from policyopt.experiments import RunSpec, resume_run, train_run  # noqa: E402
 from policyopt.train import make_train, run_train  # noqa: E402
 
 __all__ = [
     "CONFIGS",
     "Agent",
     "ConfigError",
+    "RunSpec",
     "__version__",
     "hparams",
     "make_config",
     "make_train",
+    "resume_run",
     "run_train",
+    "train_run",
 ]
