@@ -264,3 +264,11 @@ def test_ctrl_c_keeps_the_last_segment_checkpoint_and_resume_is_exact(tmp_path: 
     resumed = Agent.load(ckpt).learn(64 * 6, resume=True)
     full = Agent("ppo", "CartPole-v1", **kw).learn(64 * 6)
     assert resumed.history == full.history
+
+
+def test_host_update_compiles_once() -> None:
+    """The jitted update and batch preparation are traced once for the whole run."""
+    agent = Agent("trpo", "CartPole-v1", num_envs=2, num_steps=32, vf_batch_size=32)
+    agent.learn(64 * 4)
+    assert agent.trainer._update._cache_size() == 1
+    assert agent.trainer._prepare._cache_size() == 1

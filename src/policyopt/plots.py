@@ -6,7 +6,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib
 
@@ -17,6 +17,7 @@ import numpy as np
 from policyopt.tabular.run import History
 
 __all__ = [
+    "Interval",
     "bootstrap_ci",
     "iqm",
     "plot_aggregate",
@@ -154,10 +155,18 @@ def iqm(scores: np.ndarray) -> float:
     return float(trim_mean(np.asarray(scores, np.float64), 0.25, axis=None))
 
 
+class Interval(NamedTuple):
+    """A point estimate and its confidence interval."""
+
+    point: float
+    low: float
+    high: float
+
+
 def stratified_bootstrap_ci(
     scores: np.ndarray, statistic: Any, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
-) -> tuple[float, float, float]:
-    """``(point, low, high)``: percentile CI, resampling runs with replacement *within* each
+) -> Interval:
+    """Percentile CI of ``statistic(scores)``, resampling runs with replacement *within* each
     task (column), as rliable's stratified bootstrap does."""
     scores = np.asarray(scores, np.float64)
     rng = np.random.default_rng(seed)
