@@ -182,3 +182,25 @@ def test_host_logging_callback_is_called() -> None:
 def test_unknown_env_suggests_close_ids() -> None:
     with pytest.raises(ConfigError, match=r"unknown JAX-native env 'CartPol-v1'.*'CartPole-v1'"):
         make_train(tiny("ppo", env_id="CartPol-v1"))
+
+
+def test_episode_window_matches_a_python_reference() -> None:
+    """rollout/ep_rew_mean = mean of the last 100 finished episodes, as SB3 and the host."""
+    from policyopt.train import WINDOW, EpisodeStats
+
+    rng = np.random.default_rng(0)
+    n_envs, steps = 7, 400
+    rewards = rng.uniform(0, 1, (steps, n_envs)).astype(np.float32)
+    dones = rng.uniform(size=(steps, n_envs)) < 0.1
+    stats = EpisodeStats.zeros(n_envs)
+    record = jax.jit(EpisodeStats.record)
+    finished, running = [], np.zeros(n_envs)
+    for t in range(steps):
+        stats = record(stats, jnp.asarray(rewards[t]), jnp.asarray(dones[t]))
+        running += rewards[t]
+        finished += running[dones[t]].tolist()
+        running[dones[t]] = 0.0
+        mean_ret, _ = stats.means()
+        expected = np.mean(finished[-WINDOW:]) if finished else np.nan
+        np.testing.assert_allclose(float(mean_ret), expected, rtol=1e-5, equal_nan=True)
+    assert len(finished) > WINDOW

@@ -27,14 +27,54 @@ __all__ = ["TrainOutput", "evaluate_policy", "make_train", "run_train"]
 HP = dict[str, jax.Array]
 
 
+WINDOW = 100  # episodes in rollout/ep_rew_mean, as SB3's ep_info_buffer and the host loop
+
+
 @struct.dataclass
 class EpisodeStats:
-    """Running return/length per env and the mean of the last completed episodes."""
+    """Running return/length per env and a ring buffer of the last ``WINDOW`` episodes.
+
+    ``rollout/ep_rew_mean`` is the mean over that window, the same statistic SB3 and the host
+    loop report, so curves of the compiled and host levels compare directly.
+    """
 
     ret: jax.Array
     length: jax.Array
-    last_return: jax.Array
-    last_length: jax.Array
+    window_return: jax.Array  # [WINDOW]
+    window_length: jax.Array  # [WINDOW]
+    count: jax.Array  # episodes completed so far
+
+    @classmethod
+    def zeros(cls, num_envs: int) -> EpisodeStats:
+        return cls(
+            jnp.zeros(num_envs),
+            jnp.zeros(num_envs, jnp.int32),
+            jnp.zeros(WINDOW),
+            jnp.zeros(WINDOW),
+            jnp.int32(0),
+        )
+
+    def record(self, reward: jax.Array, done: jax.Array) -> EpisodeStats:
+        """Add one step; episodes that ended go into the window (oldest overwritten)."""
+        ret, length = self.ret + reward, self.length + 1
+        slot = (self.count + jnp.cumsum(done) - 1) % WINDOW
+        slot = jnp.where(done, slot, WINDOW)  # out of range: dropped by the scatter
+        return EpisodeStats(
+            ret=jnp.where(done, 0.0, ret),
+            length=jnp.where(done, 0, length),
+            window_return=self.window_return.at[slot].set(ret, mode="drop"),
+            window_length=self.window_length.at[slot].set(length, mode="drop"),
+            count=self.count + jnp.sum(done, dtype=jnp.int32),
+        )
+
+    def means(self) -> tuple[jax.Array, jax.Array]:
+        """Mean return and length over the window (NaN before the first episode ends)."""
+        filled = jnp.arange(WINDOW) < self.count
+        n = jnp.sum(filled)
+        safe = jnp.maximum(n, 1)
+        mean_ret = jnp.sum(jnp.where(filled, self.window_return, 0.0)) / safe
+        mean_len = jnp.sum(jnp.where(filled, self.window_length, 0.0)) / safe
+        return jnp.where(n > 0, mean_ret, jnp.nan), jnp.where(n > 0, mean_len, jnp.nan)
 
 
 @struct.dataclass
@@ -111,17 +151,7 @@ def make_train(
         value = nets.value(learner.critic, runner.obs)
         out = env.step(k_env, runner.env_state, action)
         done = out.terminated | out.truncated
-        s = runner.stats
-        ret, length = s.ret + out.reward, s.length + 1
-        n_done = jnp.sum(done)
-        mean_ret = jnp.sum(jnp.where(done, ret, 0.0)) / jnp.maximum(n_done, 1)
-        mean_len = jnp.sum(jnp.where(done, length, 0)) / jnp.maximum(n_done, 1)
-        stats = EpisodeStats(
-            ret=jnp.where(done, 0.0, ret),
-            length=jnp.where(done, 0, length),
-            last_return=jnp.where(n_done > 0, mean_ret, s.last_return),
-            last_length=jnp.where(n_done > 0, mean_len, s.last_length),
-        )
+        stats = runner.stats.record(out.reward, done)
         tr = Transition(
             runner.obs, action, logp, value, out.reward, out.terminated, done, out.final_obs
         )
@@ -134,9 +164,10 @@ def make_train(
         progress = runner.update.astype(jnp.float32) / num_updates
         learner, metrics = recipe.update(runner.learner, batch, k_upd, hp, progress, runner.update)
         runner = runner.replace(learner=learner, key=key, update=runner.update + 1)
+        ep_rew_mean, ep_len_mean = runner.stats.means()
         metrics = {
-            "rollout/ep_rew_mean": runner.stats.last_return,
-            "rollout/ep_len_mean": runner.stats.last_length,
+            "rollout/ep_rew_mean": ep_rew_mean,
+            "rollout/ep_len_mean": ep_len_mean,
             "time/total_timesteps": runner.update * config.rollout_size,
             **metrics,
         }
@@ -154,10 +185,7 @@ def make_train(
         key, k_env, k_actor, k_critic, k_eval = jax.random.split(key, 5)
         obs, env_state = env.reset(k_env, config.num_envs)
         learner = recipe.init(k_actor, k_critic, obs, hp)
-        n = config.num_envs
-        stats = EpisodeStats(
-            jnp.zeros(n), jnp.zeros(n, jnp.int32), jnp.float32(jnp.nan), jnp.float32(jnp.nan)
-        )
+        stats = EpisodeStats.zeros(config.num_envs)
         runner = RunnerState(learner, env_state, obs, stats, key, jnp.int32(0))
         runner, metrics = jax.lax.scan(lambda r, _: update(r, hp), runner, None, num_updates)
         eval_returns = evaluate_policy(
