@@ -16,7 +16,6 @@ boundary are treated as truncations (bootstrapped), which keeps the estimator un
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import jax
@@ -224,15 +223,3 @@ class HostTrainer:
         out["time/total_timesteps"] = float(state.update * self.config.rollout_size)
         state.history.append(out)
         return out
-
-    def train(
-        self,
-        state: HostState,
-        n_updates: int,
-        callback: Callable[[dict[str, float]], bool | None] | None = None,
-    ) -> HostState:
-        for _ in range(n_updates):
-            metrics = self.run_update(state)
-            if callback is not None and callback(metrics) is False:
-                break
-        return state

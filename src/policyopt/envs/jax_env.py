@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from policyopt.envs.host_env import action_spec_of
 from policyopt.errors import ConfigError, suggest
 from policyopt.nn import ActionSpec
 
@@ -87,22 +87,6 @@ def make_jax_env(env_id: str, **env_params: Any) -> JaxEnv:
     env, params = gymnax.make(env_id)
     if env_params:
         params = params.replace(**env_params)
-    space = env.action_space(params)
-    name = type(space).__name__
-    if name == "Discrete":
-        spec = ActionSpec("discrete", int(space.n))
-    elif name == "Box":
-        low = np.broadcast_to(np.asarray(space.low, np.float32), space.shape)
-        high = np.broadcast_to(np.asarray(space.high, np.float32), space.shape)
-        spec = ActionSpec(
-            "continuous",
-            int(np.prod(space.shape)),
-            tuple(low.ravel().tolist()),
-            tuple(high.ravel().tolist()),
-        )
-    else:
-        raise ConfigError(
-            "env", "action_space", f"{env_id} has a {name} action space; supported: Discrete, Box"
-        )
+    spec = action_spec_of(env.action_space(params), where="env")
     obs_shape = tuple(env.observation_space(params).shape)
     return JaxEnv(env_id=env_id, env=env, params=params, action_spec=spec, obs_shape=obs_shape)

@@ -240,13 +240,9 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
     kw, _ = preset(algo, env_id)
     cfg = make_config(algo, env_id=env_id, total_timesteps=steps, **kw)
     cls, sb3_kw = sb3_equivalent(cfg)
-    renames = {
-        "train/approx_kl": "train/approx_kl",
-        "train/clip_fraction": "train/clip_fraction",
-        "train/kl_divergence_loss": "train/kl_forward",
-        "train/entropy_loss": "train/entropy_loss",
-        "train/value_loss": "train/value_loss",
-        "train/explained_variance": "train/explained_variance",
+    kept = ("approx_kl", "clip_fraction", "entropy_loss", "value_loss", "explained_variance")
+    renames = {f"train/{k}": f"train/{k}" for k in kept} | {
+        "train/kl_divergence_loss": "train/kl_forward"
     }
 
     def train_values(model: Any) -> dict[str, float]:

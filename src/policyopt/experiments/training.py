@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,12 +83,16 @@ class RunSpec:
         return dataclasses.asdict(self)
 
 
+def agent_fields(cfg: BaseConfig) -> dict[str, Any]:
+    """``cfg``'s fields as :class:`policyopt.Agent` keyword arguments (env id apart)."""
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "env_id"}
+
+
 def train_run(
     spec: RunSpec,
     run_dir: str | Path,
     progress: bool = False,
     resume: bool = False,
-    on_seed: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``spec`` into ``run_dir``; returns ``summary.json``'s contents.
 
@@ -109,7 +112,7 @@ def train_run(
     resolve_backend(spec.env_id, spec.vectorization, cfg.num_envs)
     if not resume:
         write_spec(run_dir, spec)  # first, so a run interrupted before any save can resume
-    return _train_host(cfg, spec, run_dir, info, progress, resume, on_seed)
+    return _train_host(cfg, spec, run_dir, info, progress, resume)
 
 
 def _train_compiled(
@@ -147,8 +150,7 @@ def _export_compiled_agents(
 
     if spec.env_id not in gym.registry:
         return
-    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
-    fields.pop("env_id")
+    fields = agent_fields(cfg)
     agent = Agent(spec.algo, spec.env_id, seed=spec.seed, vectorization="sync", **fields)
     names = sorted(metrics)
     for k in range(spec.seeds):
@@ -167,12 +169,10 @@ def _train_host(
     info: dict[str, Any],
     progress: bool,
     resume: bool,
-    on_seed: Callable[[int, dict[str, Any]], None] | None,
 ) -> dict[str, Any]:
     from policyopt.agent import Agent
 
-    fields = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
-    fields.pop("env_id")
+    fields = agent_fields(cfg)
     histories, evals, seconds = [], [], 0.0
     for k in range(spec.seeds):
         ckpt = run_dir / "checkpoints" / f"seed_{k}.ckpt"
@@ -193,8 +193,6 @@ def _train_host(
         info["vectorization"] = agent.settings["vectorization"]
         histories.append(agent.history)
         evals.append(agent.evaluate_episodes(cfg.eval_episodes, seed=10_000 + spec.seed + k))
-        if on_seed is not None:
-            on_seed(k, {"eval_mean_return": float(np.mean(evals[-1]))})
     metrics = metrics_from_histories(histories)
     steps = cfg.num_updates * cfg.rollout_size * spec.seeds
     timing = {"run_seconds": seconds, "steps_per_second": steps / max(seconds, 1e-9)}
