@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-slow bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/pytest -q
+
+# The long learning tests (every recipe solves CartPole-v1, Pendulum thresholds); not in CI.
+test-slow: $(STAMP)
+	$(VENV)/bin/pytest -q -m slow
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_tabular.py

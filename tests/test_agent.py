@@ -267,8 +267,7 @@ def test_ctrl_c_keeps_the_last_segment_checkpoint_and_resume_is_exact(tmp_path: 
 
 
 def test_host_update_compiles_once() -> None:
-    """The jitted update and batch preparation are traced once for the whole run."""
+    """The jitted guarded update (batch preparation included) is traced once for the run."""
     agent = Agent("trpo", "CartPole-v1", num_envs=2, num_steps=32, vf_batch_size=32)
     agent.learn(64 * 4)
     assert agent.trainer._update._cache_size() == 1
-    assert agent.trainer._prepare._cache_size() == 1

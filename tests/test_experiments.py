@@ -154,3 +154,6 @@ def test_sb3_runs_land_in_the_same_layout(tmp_path: Path) -> None:
     m = load_metrics(tmp_path / "sb3")
     assert m["rollout/ep_rew_mean"].shape == (1, 2)
     assert np.isfinite(m["train/clip_fraction"][0, 0]) and np.isfinite(m["train/kl_forward"][0, 0])
+    # The exact KL(π_k‖π_{k+1}) of each update, not SB3's k3 approx_kl under another name.
+    assert np.all(m["train/kl_forward"][0] > 0)
+    assert not np.allclose(m["train/kl_forward"][0], m["train/approx_kl"][0])

@@ -3,7 +3,8 @@
 Budgets (environment steps per seed) and settings are the library's presets
 (``policyopt.presets``: rl-baselines3-zoo CartPole-v1 entries where one exists).
 Each test trains 2 vmapped seeds and requires a mean deterministic evaluation return ≥ 475
-(CartPole-v1's reward threshold) over 2 × 16 episodes.
+(CartPole-v1's reward threshold) over 2 × 16 episodes. These are marked ``slow`` (``make
+test-slow`` / ``pytest -m slow``); the default run keeps one fast smoke test.
 """
 
 import numpy as np
@@ -16,6 +17,16 @@ from policyopt.train import run_train
 CARTPOLE = {algo: PRESETS[(algo, env)] for algo, env in PRESETS if env == "CartPole-v1"}
 
 
+def test_smoke_ppo_learns_cartpole_quickly() -> None:
+    """The default run's learning check (seconds): PPO's preset on 3e4 steps, 2 seeds, lifts
+    CartPole's evaluation return far above a random policy's (about 20)."""
+    kw, _ = CARTPOLE["ppo"]
+    cfg = make_config("ppo", env_id="CartPole-v1", total_timesteps=30_000, **kw)
+    res = run_train(cfg, seed=0, num_seeds=2)
+    assert np.asarray(res.output.eval_returns).mean() >= 100
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", list(CARTPOLE))
 def test_recipe_solves_cartpole(algo: str) -> None:
     kw, budget = CARTPOLE[algo]
@@ -25,6 +36,7 @@ def test_recipe_solves_cartpole(algo: str) -> None:
     assert ev.mean() >= 475, (algo, ev.mean(axis=1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("algo", "threshold"), [("ppo", -400.0), ("trpo", -400.0)])
 def test_pendulum_reaches_threshold(algo: str, threshold: float) -> None:
     kw, budget = PRESETS[(algo, "Pendulum-v1")]

@@ -1,5 +1,6 @@
 """Exact update rules against closed forms and theory bounds (cost convention)."""
 
+import itertools
 import math
 
 import jax
@@ -17,34 +18,195 @@ def _random_policy_theta(mdp: T.TabularMDP, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(mdp.n_states, mdp.n_actions))
 
 
-@given(seed=st.integers(0, 10_000), eta=st.floats(0.01, 5.0), measure=st.sampled_from(["rho", "d"]))
-def test_npg_solve_step_equals_closed_form(seed: int, eta: float, measure: str) -> None:
-    """θ − η (F+εI)⁻¹∇f gives π ∝ π_k exp(−η A) (seed's F) / exp(−η A/(1−γ)) (Agarwal's F_d)."""
-    mdp = T.garnet(8, 3, 3, gamma=0.9, seed=seed)
+garnets = st.builds(
+    lambda s, a, g, seed: T.garnet(s, a, min(2, s), gamma=g, seed=seed),
+    st.integers(2, 9),
+    st.integers(2, 4),
+    st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99]),
+    st.integers(0, 10_000),
+)
+
+
+def _mirror_closed_form(pi_k: np.ndarray, scores: np.ndarray, step: float) -> np.ndarray:
+    """π ∝ π_k exp(−step · scores), written in NumPy independently of the library."""
+    z = np.log(pi_k) - step * scores
+    z -= z.max(axis=1, keepdims=True)
+    return np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    mdp=garnets,
+    seed=st.integers(0, 10_000),
+    eta=st.sampled_from([0.01, 0.3, 1.0, 10.0, 1e3]),
+    measure=st.sampled_from(["rho", "d"]),
+)
+def test_npg_step_equals_closed_form_at_any_step_size(
+    mdp: T.TabularMDP, seed: int, eta: float, measure: str
+) -> None:
+    """θ − η F^†∇f is π ∝ π_k exp(−η A) (seed's F) / exp(−η A/(1−γ)) (Agarwal's F_d), any η."""
     theta = _random_policy_theta(mdp, seed)
-    alg = T.NPG(step_rule="fixed", lam=1.0 / eta, fisher_measure=measure, damping=1e-12)
+    alg = T.NPG(step_rule="fixed", lam=1.0 / eta, fisher_measure=measure)
     ev = T.evaluate(mdp, T.softmax_np(theta))
     state, info = alg.step(mdp, alg.init(mdp, theta), 0, ev)
-    closed = T.npg_closed_form(T.softmax_np(theta), ev.A, eta, mdp.gamma, measure)
-    np.testing.assert_allclose(T.softmax_np(state.theta), closed, atol=1e-8)
+    scale = 1.0 if measure == "rho" else 1.0 / (1.0 - mdp.gamma)
+    closed = _mirror_closed_form(T.softmax_np(theta), np.asarray(ev.A), eta * scale)
+    np.testing.assert_allclose(T.softmax_np(state.theta), closed, rtol=0, atol=1e-10)
     assert info.step_size == pytest.approx(eta)
 
 
-@settings(max_examples=10)
-@given(seed=st.integers(0, 10_000), eta=st.sampled_from([0.1, 1.0, 10.0]))
-def test_npg_suboptimality_under_agarwal_bound(seed: int, eta: float) -> None:
+@settings(max_examples=25, deadline=None)
+@given(mdp=garnets, seed=st.integers(0, 10_000), k=st.integers(0, 50))
+def test_mdpo_and_adaptive_trpo_equal_their_closed_forms(
+    mdp: T.TabularMDP, seed: int, k: int
+) -> None:
+    """MDPO: π ∝ π_k e^{−t_k A}; Adaptive TRPO: π ∝ π_k e^{−t_k Q} (λ = 0) and
+    π ∝ π_k^{1−λt_k} e^{−t_k Q_λ} (λ > 0), with the schedules written out here."""
+    theta = _random_policy_theta(mdp, seed)
+    pi_k = T.softmax_np(theta)
+    ev = T.evaluate(mdp, pi_k)
+    g = mdp.gamma
+    schedules = {
+        "geometric": min(0.7 / g**k, 1e6),
+        "linear": max(0.7 * (1 - k / 60), 0.01),
+        "constant": 0.7,
+    }
+    for schedule, t_k in schedules.items():
+        alg = T.MDPO(t=0.7, schedule=schedule, horizon=60)
+        state, info = alg.step(mdp, T.AlgoState(theta), k, ev)
+        assert info.step_size == pytest.approx(t_k, rel=1e-12)
+        closed = _mirror_closed_form(pi_k, np.asarray(ev.A), t_k)
+        np.testing.assert_allclose(T.softmax_np(state.theta), closed, rtol=0, atol=1e-10)
+    c_max = np.abs(mdp.cost).max()
+    t_unreg = (1 - g) / (c_max * math.sqrt(k + 1))
+    state, info = T.AdaptiveTRPO().step(mdp, T.AlgoState(theta), k, ev)
+    assert info.step_size == pytest.approx(t_unreg, rel=1e-12)  # the default is the theorem's
+    closed = _mirror_closed_form(pi_k, np.asarray(ev.Q), t_unreg)
+    np.testing.assert_allclose(T.softmax_np(state.theta), closed, rtol=0, atol=1e-10)
+    lam = 0.2
+    t_reg = 1.0 / (lam * (k + 2))
+    state, info = T.AdaptiveTRPO(lam=lam).step(mdp, T.AlgoState(theta), k, ev)
+    assert info.step_size == pytest.approx(t_reg, rel=1e-12)
+    q_lam = np.asarray(T.evaluate(mdp, pi_k, lam=lam).Q)
+    z = (1 - lam * t_reg) * np.log(pi_k) - t_reg * q_lam
+    closed = np.exp(z - z.max(1, keepdims=True))
+    closed /= closed.sum(1, keepdims=True)
+    np.testing.assert_allclose(T.softmax_np(state.theta), closed, rtol=0, atol=1e-10)
+
+
+def _iterations(h: T.History, tol: float) -> float:
+    hit = h.iterations_to(tol)
+    return math.inf if hit is None else hit
+
+
+@settings(max_examples=4, deadline=None)
+@given(mdp=garnets)
+def test_npg_iterations_to_tolerance_never_increase_with_step_size(mdp: T.TabularMDP) -> None:
+    """Exact NPG from the uniform policy: a larger η is never slower (η from 0.1 to 1e4).
+
+    (As η → ∞ the iterates become greedy in the *cumulative* advantage Σ_j A_j, not policy
+    iteration, so the count saturates rather than reaching PI's; it never grows.)
+    """
+    opt = T.optimal(mdp)
+    counts = [
+        _iterations(T.run(mdp, T.NPG(lam=1.0 / eta), 150, optimum=opt), 1e-6)
+        for eta in (0.1, 1.0, 10.0, 100.0, 1e3, 1e4)
+    ]
+    assert all(a >= b for a, b in itertools.pairwise(counts)), counts
+
+
+def test_npg_escapes_a_nearly_deterministic_wrong_policy() -> None:
+    """Taxi-v3 (501 states): the damped solve stalls at f − f* ≈ 13.7 (every action with
+    ρπ below the damping frozen); the exact pseudo-inverse direction converges."""
+    mdp = T.taxi()
+    opt = T.optimal(mdp)
+    exact = T.run(mdp, T.NPG(), 40, optimum=opt)
+    damped = T.run(mdp, T.NPG(solver="dense", damping=1e-10), 40, optimum=opt)
+    assert exact.gap[-1] < 1e-9
+    assert damped.gap[-1] > 1.0  # the failure mode the exact solve removes
+    assert np.all(np.isfinite(T.run(mdp, T.NPG(damping=0.0), 3, optimum=opt).f))
+    with pytest.raises(ConfigError, match=r"NPG\.damping: must be > 0 with solver='dense'"):
+        T.NPG(solver="dense", damping=0.0)
+
+
+def _bandit(n_actions: int, eps: float, gamma: float) -> T.TabularMDP:
+    """One state, self-loop; action 0 costs 0, every other action costs ε (costs in [0, 1])."""
+    cost = np.full((1, n_actions), eps)
+    cost[0, 0] = 0.0
+    return T.TabularMDP(np.ones((1, n_actions, 1)), cost, gamma, np.ones(1), name="bandit")
+
+
+def test_npg_meets_agarwal_bound_which_binds_for_a_halved_step() -> None:
     """Agarwal, Kakade, Lee, Mahajan (JMLR 2021), Theorem 16 (softmax NPG).
 
     Rewards r ∈ [0, 1], θ⁽⁰⁾ = 0, update θ ← θ + η F_d^† ∇V (F_d: Fisher under d = (1−γ)ρ):
         V*(μ) − V⁽ᵀ⁾(μ) ≤ log|A|/(ηT) + 1/((1−γ)² T)   for all T ≥ 1.
-    Our Garnet costs c = 1 − r ∈ [0, 1] give the same iterates and the same gap in cost form.
+    Costs c = 1 − r give the same iterates and gap. On a bandit with |A| = 1000 and a gap ε
+    chosen so that the first term is nearly tight, an NPG whose step is half the theorem's
+    violates the bound: this test cannot pass with the wrong normalisation.
     """
+    eta, gamma, horizon = 0.1, 0.5, 100
+    mdp = _bandit(1000, 0.542, gamma)
+    t = np.arange(1, horizon + 1)
+    bound = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1 - gamma) ** 2 * t)
+    right = T.run(mdp, T.NPG(lam=1.0 / eta, fisher_measure="d"), horizon)
+    halved = T.run(mdp, T.NPG(lam=2.0 / eta, fisher_measure="d"), horizon)
+    assert np.all(right.gap[1:] <= bound + 1e-12)
+    assert np.any(halved.gap[1:] > bound * 1.1)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), eta=st.sampled_from([0.1, 1.0, 10.0]))
+def test_npg_suboptimality_under_agarwal_bound(seed: int, eta: float) -> None:
+    """The same Theorem 16 on random Garnets (every T ≤ 60)."""
     mdp = T.garnet(15, 4, 3, gamma=0.9, seed=seed)
     hist = T.run(mdp, T.NPG(step_rule="fixed", lam=1.0 / eta, fisher_measure="d"), 60)
     t = np.arange(1, 61)
     bound = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1 - mdp.gamma) ** 2 * t)
     assert np.all(hist.gap[1:] <= bound + 1e-12)
     assert hist.gap[-1] < hist.gap[0]
+
+
+CONVERGED_RULES = [
+    T.NPG(lam=1e-4),
+    T.NPG(lam=0.1),
+    T.NPG(step_rule="trust_region", delta=0.1),
+    T.NPG(step_rule="trust_region", delta=10.0),
+    T.TRPO(delta=0.5),
+    T.MDPO(),
+    T.MDPO(schedule="constant", t=100.0),
+    T.AdaptiveTRPO(step_scale=1e4),
+]
+
+
+@pytest.mark.parametrize("mdp_name", ["taxi", "chain", "garnet"])
+def test_no_step_rule_makes_f_grow_once_converged(mdp_name: str) -> None:
+    """After f − f* < 1e-8, later iterates never get worse by more than round-off
+    (NPG's trust-region step √(2δ/gᵀF^†g) grows without bound there: with the exact
+    direction it is a policy-iteration-like step and stays safe)."""
+    mdp = {
+        "taxi": T.taxi,
+        "chain": lambda: T.chain(25, gamma=0.99),
+        "garnet": lambda: T.garnet(60, 4, 3, gamma=0.95, seed=3),
+    }[mdp_name]()
+    opt = T.optimal(mdp)
+    tol = 1e-11 * max(1.0, abs(float(opt.f)))
+    for alg in CONVERGED_RULES:
+        h = T.run(mdp, alg, 60 if mdp_name == "taxi" else 120, optimum=opt)
+        hit = h.iterations_to(1e-8)
+        if hit is None:
+            continue
+        after = h.gap[hit:]
+        assert np.all(np.isfinite(after)), alg
+        assert np.all(np.diff(after) <= tol), (alg, np.diff(after).max())
+        assert after.max() <= h.gap[hit] + tol, alg
+
+
+@settings(max_examples=15, deadline=None)
+@given(mdp=garnets, seed=st.integers(0, 10_000), delta=st.sampled_from([0.01, 0.3, 3.0]))
+def test_trpo_never_increases_cost(mdp: T.TabularMDP, seed: int, delta: float) -> None:
+    h = T.run(mdp, T.TRPO(delta=delta), 20, theta0=_random_policy_theta(mdp, seed))
+    assert np.all(np.diff(h.f) <= 1e-12 * max(1.0, np.abs(h.f).max()))
 
 
 @settings(max_examples=15)
@@ -106,12 +268,46 @@ def test_mdpo_step_satisfies_mirror_descent_optimality() -> None:
         assert np.all(kkt.max(1) - kkt.min(1) < 1e-9)
 
 
-def test_mdpo_geometric_step_converges_linearly() -> None:
-    """Xiao (2022), Thm 10: η_{k+1} = η_k/γ gives f − f* ≤ γ^k (f(π₀) − f* + const)."""
-    mdp = T.garnet(20, 4, 3, gamma=0.8, seed=2)
-    hist = T.run(mdp, T.MDPO(t=1.0, schedule="geometric"), 60)
-    assert hist.gap[60] < 1e-10
+@pytest.mark.parametrize("seed", [2, 7])
+def test_pmd_geometric_schedule_converges_at_rate_gamma(seed: int) -> None:
+    """Xiao (2022, arXiv 2201.07443), Theorem 10: exact policy mirror descent with
+    η_{k+1} ≥ η_k/γ satisfies, from the uniform π₀ (KL(π*‖π₀) ≤ log|A| in every state),
+
+        f(π_k) − f* ≤ γ^k (f(π₀) − f* + log|A| / ((1−γ) η₀)).
+
+    The rate itself is checked at every k, not only the final gap; a schedule that grows
+    more slowly than 1/γ breaks it.
+    """
+    mdp = T.garnet(20, 4, 3, gamma=0.8, seed=seed)
+    eta0 = 0.05
+    hist = T.run(mdp, T.MDPO(t=eta0, schedule="geometric"), 60)
+    k = np.arange(61)
+    bound = mdp.gamma**k * (hist.gap[0] + math.log(mdp.n_actions) / ((1 - mdp.gamma) * eta0))
+    assert np.all(hist.gap <= bound + 1e-12)
     assert np.all(np.diff(hist.gap) <= 1e-12)  # policy mirror descent is monotone
+    slow = T.run(mdp, T.MDPO(t=eta0, schedule="constant"), 60)
+    assert np.any(slow.gap > bound + 1e-12)  # a constant step does not have this rate
+
+
+def test_schulman_theorem1_bound_holds_where_the_penalty_term_matters() -> None:
+    """Schulman et al. (2015), Theorem 1 in cost form, for arbitrary (large) policy changes:
+    f(π̃) ≤ L_π(π̃) + C·KL^max(π, π̃), C = 4εγ/(1−γ)², ε = max_{s,a}|A_π(s,a)|, with
+    L_π(π̃) = f(π) + Σ_s ρ_π(s) Σ_a π̃(a|s) A_π(s,a). The test requires cases where the
+    linear term alone is violated (f(π̃) > L_π(π̃)), so the C·KL^max term is what holds."""
+    rng = np.random.default_rng(0)
+    needed = 0
+    for trial in range(40):
+        mdp = T.garnet(6, 3, 2, gamma=0.7, seed=trial)
+        pi = T.softmax_np(rng.normal(size=(6, 3)))
+        new = T.softmax_np(np.log(pi) + rng.normal(scale=2.0, size=(6, 3)))
+        ev, ev_new = T.evaluate(mdp, pi), T.evaluate(mdp, new)
+        L = ev.f + ev.rho @ (new * ev.A).sum(1)
+        C = 4 * np.abs(ev.A).max() * mdp.gamma / (1 - mdp.gamma) ** 2
+        with jax.enable_x64(True):
+            kl_max = float(T.kl_max(jnp.asarray(pi), jnp.asarray(new)))
+        assert ev_new.f <= L + C * kl_max + 1e-10
+        needed += bool(ev_new.f > L + 1e-6)
+    assert needed >= 5
 
 
 def test_ppo_kl_beta_follows_the_doubling_rule() -> None:
@@ -164,11 +360,14 @@ def test_adaptive_trpo_regularised_converges_to_soft_optimum() -> None:
     assert hist.step_size[1] == pytest.approx(1 / (lam * 2))
 
 
-def test_adaptive_trpo_unregularised_schedule() -> None:
+def test_adaptive_trpo_default_is_shanis_schedule() -> None:
+    """The *default* path is the paper's rule, not a rescaled one."""
     mdp = T.garnet(5, 2, 2, gamma=0.9, seed=0)
-    alg = T.AdaptiveTRPO(step_scale=1.0)
     c_max = np.abs(mdp.cost).max()
-    assert alg.step_size(3, mdp) == pytest.approx((1 - 0.9) / (c_max * 2.0))
+    assert T.AdaptiveTRPO().step_size(3, mdp) == pytest.approx((1 - 0.9) / (c_max * 2.0))
+    assert T.AdaptiveTRPO(lam=0.5).step_size(0, mdp) == pytest.approx(1 / (0.5 * 2))
+    assert T.AdaptiveTRPO(lam=0.5).step_size(998, mdp) == pytest.approx(1 / (0.5 * 1000))
+    assert T.make_algorithm("adaptive_trpo", lam=2).step_size(8, mdp) == pytest.approx(0.05)
 
 
 # Stated budgets: iterations each algorithm (library defaults) needs on FrozenLake-v1
@@ -182,12 +381,16 @@ FROZENLAKE_BUDGET = {
     "mdpo": 90,
     "adaptive_trpo": 20,
 }
+# Adaptive TRPO's default is Shani et al.'s unregularised t_k = (1−γ)/(C_max√(k+1)), which
+# is slow by design (f − f* ≈ 0.17 after 20 iterations); the budget uses c = 1000.
+FROZENLAKE_SETTINGS = {"adaptive_trpo": {"step_scale": 1000.0}}
 
 
 @pytest.mark.parametrize("name", list(T.ALGORITHMS))
 def test_every_algorithm_solves_frozenlake_within_budget(name: str) -> None:
     mdp = T.frozenlake()
-    hist = T.run(mdp, T.make_algorithm(name), FROZENLAKE_BUDGET[name])
+    alg = T.make_algorithm(name, **FROZENLAKE_SETTINGS.get(name, {}))
+    hist = T.run(mdp, alg, FROZENLAKE_BUDGET[name])
     assert hist.iterations_to(1e-3) is not None, hist.gap[-5:]
 
 

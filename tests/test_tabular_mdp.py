@@ -123,3 +123,16 @@ def test_taxi_and_cliffwalking_shapes() -> None:
     cw = T.cliffwalking()
     assert (cw.n_states, cw.n_actions) == (49, 4)
     assert cw.mu[36] == 1.0
+
+
+@pytest.mark.parametrize("slip", [0.0, 0.1, 0.5])
+def test_chain_rewards_follow_the_transition_taken(slip: float) -> None:
+    """A slipped action pays the reward of the transition it made: "back" (to state 0) pays
+    0.2, "forward" pays 1 in the last state and 0 elsewhere, whichever action was chosen."""
+    n = 6
+    mdp = T.chain(n, slip=slip)
+    reward = -np.asarray(mdp.cost)
+    for s in range(n):
+        forward = 1.0 if s == n - 1 else 0.0
+        for a, p_back in ((0, 1 - slip), (1, slip)):
+            assert reward[s, a] == pytest.approx(p_back * 0.2 + (1 - p_back) * forward)

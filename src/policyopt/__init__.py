@@ -26,13 +26,23 @@ from policyopt.agent import Agent  # noqa: E402
 from policyopt.configs import CONFIGS, hparams, make_config  # noqa: E402
 from policyopt.errors import ConfigError  # noqa: E402
 from policyopt.experiments import RunSpec, resume_run, train_run  # noqa: E402
+from policyopt.faults import (  # noqa: E402
+    EnvError,
+    EnvTimeoutError,
+    NonFiniteError,
+    TrainingError,
+)
 from policyopt.train import make_train, run_train  # noqa: E402
 
 __all__ = [
     "CONFIGS",
     "Agent",
     "ConfigError",
+    "EnvError",
+    "EnvTimeoutError",
+    "NonFiniteError",
     "RunSpec",
+    "TrainingError",
     "__version__",
     "hparams",
     "make_config",

@@ -9,7 +9,6 @@ works on an Agent unchanged. ``save``/``load`` use :mod:`policyopt.checkpoint` (
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import warnings
@@ -22,13 +21,26 @@ import gymnasium as gym
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import serialization
 
 import policyopt
-from policyopt.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
-from policyopt.configs import CONFIGS, make_config
+from policyopt.agent_meta import (
+    check_agent_meta,
+    default_checkpoint_every,
+    field_differences,
+    identity,
+)
+from policyopt.atomic import atomic_path
+from policyopt.checkpoint import (
+    AnyLength,
+    CheckpointError,
+    read_checkpoint,
+    verify_state,
+    write_checkpoint,
+)
+from policyopt.configs import make_config
 from policyopt.envs.host_env import make_host_env, resolve_backend
 from policyopt.errors import ConfigError, check_int
+from policyopt.faults import check_on_nan
 from policyopt.host import HostState, HostTrainer, RunningMeanStd
 from policyopt.host_policy import HostPolicy
 
@@ -51,6 +63,15 @@ class Agent:
         checkpoint_every: updates per checkpoint segment (environments are reseeded at segment
             starts so that resume is exact; see :mod:`policyopt.host`). Default: the number
             of updates that makes a segment at least 50,000 environment steps.
+        on_nan: "raise" (default) stops ``learn`` with :class:`~policyopt.faults.NonFiniteError`
+            at the first update with a non-finite advantage, loss, gradient or parameter;
+            "skip" rejects such updates (the last good parameters are kept) and counts them in
+            ``train/rejected_nonfinite``. Non-finite observations or rewards always stop.
+            A run-time choice: not saved with the agent.
+        step_timeout: seconds an environment may take per ``step``/``reset`` before the run
+            stops with :class:`~policyopt.faults.EnvTimeoutError` (needs the "async" backend,
+            which "auto" then picks; a sync env runs in this process and cannot be
+            interrupted). None (default): no limit. Not saved with the agent.
         **hparams: config fields of the recipe (validated before any environment is created).
     """
 
@@ -64,17 +85,23 @@ class Agent:
         normalize_reward: bool = False,
         checkpoint_path: str | os.PathLike[str] | None = None,
         checkpoint_every: int | None = None,
+        on_nan: str = "raise",
+        step_timeout: float | None = None,
         **hparams: Any,
     ) -> None:
         hparams.setdefault(
             "total_timesteps", hparams.get("num_envs", 8) * hparams.get("num_steps", 128)
         )
+        check_int("Agent", "seed", seed, 0)
+        seed = int(seed)
         self.config = make_config(algo, env_id=env_id, **hparams)  # ConfigError before any env
         # unknown ids fail here, with suggestions, before any environment exists
-        backend = resolve_backend(env_id, vectorization, self.config.num_envs)
+        backend = resolve_backend(env_id, vectorization, self.config.num_envs, step_timeout)
+        self.on_nan = check_on_nan("Agent", on_nan)
+        self.step_timeout = step_timeout
         self.algo, self.env_id, self.seed = algo, env_id, seed
         if checkpoint_every is None:
-            checkpoint_every = max(1, -(-50_000 // self.config.rollout_size))
+            checkpoint_every = default_checkpoint_every(self.config.rollout_size)
         check_int("Agent", "checkpoint_every", checkpoint_every, 1)
         self.settings = {
             "vectorization": backend,
@@ -84,11 +111,20 @@ class Agent:
         }
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
         self.trainer = HostTrainer(
-            self.config, seed, backend, normalize_obs, normalize_reward, checkpoint_every
+            self.config,
+            seed,
+            backend,
+            normalize_obs,
+            normalize_reward,
+            checkpoint_every,
+            on_nan,
+            step_timeout,
         )
         self.state: HostState = self.trainer.init_state()
         self._predict_rng = np.random.default_rng([seed, 1])
         self._policy_cache: tuple[Any, HostPolicy] | None = None
+        #: seconds spent in ``learn`` over the whole run, resumed parts included (saved)
+        self.train_seconds = 0.0
 
     # ------------------------------------------------------------------ training
     @property
@@ -111,6 +147,12 @@ class Agent:
         every segment starts from freshly seeded ones, so ``learn(..., resume=True)`` from a
         segment checkpoint reproduces the uninterrupted run exactly (at the cost of redoing
         at most one segment, ≥ 50,000 steps by default).
+
+        A run-time failure (:class:`~policyopt.faults.NonFiniteError`,
+        :class:`~policyopt.faults.EnvError`, :class:`~policyopt.faults.EnvTimeoutError`) keeps
+        the last segment checkpoint the same way; the guard rejects every non-finite update,
+        so no checkpoint ever holds NaN parameters, and ``self.state`` keeps the last good
+        learner.
         """
         check_int("Agent.learn", "total_timesteps", total_timesteps, self.config.rollout_size)
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
@@ -121,9 +163,12 @@ class Agent:
         if self.checkpoint_path is not None and self.state.update % every == 0:
             self.save(self.checkpoint_path)
         bar = _ProgressBar(self, target) if progress_bar else None
+        clock = time.perf_counter()
         try:
             while self.state.update < target:
                 metrics = self.trainer.run_update(self.state)
+                now = time.perf_counter()
+                self.train_seconds, clock = self.train_seconds + now - clock, now
                 if bar is not None:
                     bar.advance(metrics)
                 if self.checkpoint_path is not None and self.state.update % every == 0:
@@ -190,7 +235,9 @@ class Agent:
     ) -> np.ndarray:
         """Undiscounted return of each of ``n_episodes`` fresh episodes."""
         check_int("Agent.evaluate", "n_episodes", n_episodes, 1)
-        envs = make_host_env(self.env_id, n_episodes, self.settings["vectorization"])
+        envs = make_host_env(
+            self.env_id, n_episodes, self.settings["vectorization"], self.step_timeout
+        )
         try:
             obs = envs.reset(seed)
             total, alive = np.zeros(n_episodes), np.ones(n_episodes, bool)
@@ -239,29 +286,28 @@ class Agent:
                 frames.append(np.asarray(env.render()))
         finally:
             env.close()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp{suffix}")
-        if suffix == ".gif":
-            from PIL import Image
-
-            images = [Image.fromarray(f) for f in frames]
-            images[0].save(
-                tmp,
-                format="GIF",
-                save_all=True,
-                append_images=images[1:],
-                duration=int(1000 / fps),
-                loop=0,
-            )
-        else:
+        if suffix == ".mp4":
             try:
                 import imageio.v2 as imageio
             except ImportError as err:
                 raise ConfigError(
                     "Agent.record", "path", "MP4 needs imageio: pip install 'policyopt[video]'"
                 ) from err
-            imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
-        os.replace(tmp, path)
+        with atomic_path(path, keep_suffix=True) as tmp:
+            if suffix == ".gif":
+                from PIL import Image
+
+                images = [Image.fromarray(f) for f in frames]
+                images[0].save(
+                    tmp,
+                    format="GIF",
+                    save_all=True,
+                    append_images=images[1:],
+                    duration=int(1000 / fps),
+                    loop=0,
+                )
+            else:
+                imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
         return path
 
     # ------------------------------------------------------------------ persistence
@@ -279,78 +325,107 @@ class Agent:
                 tree[name] = {"mean": rms.mean, "var": rms.var, "count": np.float64(rms.count)}
         return tree
 
+    def _state_template(self) -> dict[str, Any]:
+        """What a checkpoint of this agent must hold: a fresh agent's tree built from the same
+        config and environment (network shapes, optimiser state, RNG key, statistics)."""
+        template = self._state_tree()
+        window = self.state.episode_returns.maxlen or 100
+        template["episode_returns"] = AnyLength(np.float64, window)
+        template["episode_lengths"] = AnyLength(np.int64, window)
+        return template
+
+    def identity(self) -> dict[str, Any]:
+        """Recipe, env, seed, config and settings: what a checkpoint of this agent repeats."""
+        return identity(self.algo, self.env_id, self.seed, self.config, self.settings)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write a checkpoint (pickle-free, atomic) with everything needed to resume exactly."""
-        cfg = dataclasses.asdict(self.config)
-        cfg["hidden_sizes"] = list(cfg["hidden_sizes"])
         meta = {
             "library_version": policyopt.__version__,
-            "algo": self.algo,
-            "env_id": self.env_id,
-            "seed": self.seed,
-            "config": cfg,
-            "settings": self.settings,
+            **self.identity(),
             "update": self.state.update,
             "history": self.state.history,
+            "train_seconds": self.train_seconds,
         }
         return write_checkpoint(path, meta, self._state_tree())
 
     def _restore(self, path: Path) -> None:
-        meta, tree = read_checkpoint(path)
-        template = self._state_tree()
-        if ("obs_rms" in tree) != ("obs_rms" in template) or ("ret_rms" in tree) != (
-            "ret_rms" in template
-        ):
-            raise CheckpointError(f"{path}: normalisation settings differ from this agent's")
-        for name in ("episode_returns", "episode_lengths"):
-            template[name] = np.asarray(tree.get(name, template[name]))
-        try:
-            restored = serialization.from_state_dict(template, tree)
-        except (ValueError, KeyError, TypeError) as err:
+        """Continue from ``path``, which must be a checkpoint of this very agent (same recipe,
+        env, seed, config and settings); the error lists every field that differs."""
+        meta, state = read_checkpoint(path)
+        checked = check_agent_meta(path, meta)
+        found = identity(checked.algo, checked.env_id, checked.seed, checked.config,
+                         checked.settings)  # fmt: skip
+        diffs = field_differences(found, self.identity(), "checkpoint", "this agent")
+        if diffs:
             raise CheckpointError(
-                f"{path}: does not match this agent's networks/optimiser ({err})"
-            ) from err
+                f"{path}: written by a different agent, refusing to resume: {'; '.join(diffs)}"
+            )
+        self._restore_state(path, checked.update, checked.history, checked.train_seconds, state)
+
+    def _restore_state(
+        self,
+        path: Path,
+        update: int,
+        history: list[dict[str, float]],
+        train_seconds: float,
+        state: dict[str, Any],
+    ) -> None:
+        """Install a checkpoint's state after checking every leaf against this agent's."""
+        restored = verify_state(path, self._state_template(), state)
+        returns = np.asarray(restored["episode_returns"])
+        lengths = np.asarray(restored["episode_lengths"])
+        if len(returns) != len(lengths):
+            raise CheckpointError(
+                f"{path}: state.episode_returns has {len(returns)} entries, "
+                f"state.episode_lengths {len(lengths)}"
+            )
         s = self.state
         s.learner = jax.tree.map(jnp.asarray, restored["learner"])
         s.key = jnp.asarray(restored["key"], dtype=jnp.uint32)
-        s.update = int(meta["update"])
-        s.history = list(meta["history"])
-        s.episode_returns = deque(np.asarray(restored["episode_returns"]).tolist(), maxlen=100)
-        s.episode_lengths = deque(np.asarray(restored["episode_lengths"]).tolist(), maxlen=100)
+        s.update = update
+        s.history = list(history)
+        s.episode_returns = deque(returns.tolist(), maxlen=s.episode_returns.maxlen)
+        s.episode_lengths = deque(lengths.tolist(), maxlen=s.episode_lengths.maxlen)
         for name in ("obs_rms", "ret_rms"):
             if name in restored:
                 r = restored[name]
-                setattr(
-                    s,
-                    name,
-                    RunningMeanStd(np.asarray(r["mean"]), np.asarray(r["var"]), float(r["count"])),
-                )
+                rms = RunningMeanStd(np.array(r["mean"]), np.array(r["var"]), float(r["count"]))
+                setattr(s, name, rms)
+        self.train_seconds = train_seconds
         self.trainer._obs = None  # force the segment's deterministic reseed
 
     @classmethod
     def load(
         cls, path: str | os.PathLike[str], checkpoint_path: str | os.PathLike[str] | None = None
     ) -> Agent:
-        """Rebuild an Agent from a checkpoint (config, parameters, optimiser, RNG, statistics)."""
+        """Rebuild an Agent from a checkpoint (config, parameters, optimiser, RNG, statistics).
+
+        Nothing unverified is returned: the file's digest, every meta field, and every array's
+        path, shape and dtype against the networks the meta describes are checked first
+        (:class:`CheckpointError` names the file and the field).
+        """
         path = Path(path)
-        meta, _ = read_checkpoint(path)
-        if meta.get("algo") not in CONFIGS:
-            raise CheckpointError(f"{path}: unknown recipe {meta.get('algo')!r}")
-        cfg = dict(meta["config"])
-        cfg.pop("env_id", None)
-        settings = meta["settings"]
-        agent = cls(
-            meta["algo"],
-            meta["env_id"],
-            seed=meta["seed"],
-            vectorization=settings["vectorization"],
-            normalize_obs=settings["normalize_obs"],
-            normalize_reward=settings["normalize_reward"],
-            checkpoint_path=checkpoint_path if checkpoint_path is not None else path,
-            checkpoint_every=settings["checkpoint_every"],
-            **cfg,
-        )
-        agent._restore(path)
+        meta, state = read_checkpoint(path)
+        m = check_agent_meta(path, meta)
+        cfg = {k: v for k, v in m.config.items() if k != "env_id"}
+        try:
+            agent = cls(
+                m.algo,
+                m.env_id,
+                seed=m.seed,
+                vectorization=m.settings["vectorization"],
+                normalize_obs=m.settings["normalize_obs"],
+                normalize_reward=m.settings["normalize_reward"],
+                checkpoint_path=checkpoint_path if checkpoint_path is not None else path,
+                checkpoint_every=m.settings["checkpoint_every"],
+                **cfg,
+            )
+        except ConfigError as err:
+            raise CheckpointError(
+                f"{path}: meta describes an agent that cannot be built ({err})"
+            ) from err
+        agent._restore_state(path, m.update, m.history, m.train_seconds, state)
         return agent
 
 

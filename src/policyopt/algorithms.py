@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from policyopt import schedules
 from policyopt.configs import (
     A2CConfig,
     AdaptiveTRPOConfig,
@@ -185,7 +186,8 @@ def fit_critic(
         cfg.rollout_size // cfg.vf_batch_size,
     )
     return learner.replace(critic=res.params, critic_opt=res.opt_state), {
-        "train/value_loss": res.metrics["value_loss"]
+        "train/value_loss": res.metrics["value_loss"],
+        "train/value_grad_norm": res.metrics["grad_norm"],
     }
 
 
@@ -273,6 +275,7 @@ def _joint_first_order(
         metrics |= {
             "train/policy_loss": res.metrics["policy_loss"],
             "train/value_loss": res.metrics["value_loss"],
+            "train/grad_norm": res.metrics["grad_norm"],
             "train/learning_rate": lr,
             "train/n_updates": res.n_updates,
         }
@@ -403,13 +406,17 @@ def npg(cfg: NPGConfig, nets: Networks) -> Recipe:
             step = hp["step_size"]
         actor = tree_add_scale(learner.actor, -step, ns.d)
         metrics = _diagnostics(nets, learner.actor, actor, batch, jnp.float32(0.2), None)
+        # Measured against θ_k before ``learner`` is rebound to the updated one below
+        # (comparing the new actor with itself always gave 0).
+        actual_improve = ns.loss_fn(learner.actor) - ns.loss_fn(actor)
         learner, vm = fit_critic(nets, cfg, hp, learner.replace(actor=actor), batch, key)
         return learner, metrics | vm | {
             "train/step_size": step,
+            "train/grad_norm": optax.global_norm(ns.g),
             "train/cg_iterations": ns.cg.iterations,
             "train/cg_residual": ns.cg.residual,
             "train/expected_improve": step * tree_vdot(ns.g, ns.d),
-            "train/actual_improve": ns.loss_fn(learner.actor) - ns.loss_fn(actor),
+            "train/actual_improve": actual_improve,
         }
 
     return Recipe(_separate_critic_init(nets, None), update)
@@ -438,6 +445,7 @@ def trpo(cfg: TRPOConfig, nets: Networks) -> Recipe:
         learner, vm = fit_critic(nets, cfg, hp, learner.replace(actor=actor), batch, key)
         return learner, metrics | vm | {
             "train/step_size": step * ls.step_fraction,
+            "train/grad_norm": optax.global_norm(ns.g),
             "train/cg_iterations": ns.cg.iterations,
             "train/cg_residual": ns.cg.residual,
             "train/backtracks": ls.backtracks,
@@ -485,6 +493,7 @@ def _proximal_full_batch(
         )
         return learner, metrics | vm | {
             "train/policy_loss": res.metrics["policy_loss"],
+            "train/grad_norm": res.metrics["grad_norm"],
             "train/t_k": t_k,
         }
 
@@ -492,19 +501,34 @@ def _proximal_full_batch(
 
 
 def mdpo(cfg: MDPOConfig, nets: Networks) -> Recipe:
-    """On-policy MDPO (§8.2): t_k = max(1 − k/K, t_min), annealed over training."""
-    return _proximal_full_batch(
-        cfg, nets, lambda hp, progress, k: jnp.maximum(1.0 - progress, hp["t_min"]), None
-    )
+    """On-policy MDPO (§8.2) with t_k from :mod:`policyopt.schedules`.
+
+    ``linear`` (default, the MDPO paper's): t_k = max(t_init(1 − k/K), t_min);
+    ``geometric`` (policy mirror descent's, Xiao 2022): t_k = min(t_init/γ^k, t_max);
+    ``constant``: t_k = t_init.
+    """
+
+    def step(hp: HP, progress: jax.Array, k: jax.Array) -> jax.Array:
+        if cfg.schedule == "linear":
+            return schedules.linear(progress, 1.0, hp["t_init"], hp["t_min"])
+        if cfg.schedule == "geometric":
+            return schedules.geometric(
+                k.astype(jnp.float32), hp["gamma"], hp["t_init"], hp["t_max"]
+            )
+        return hp["t_init"] + 0.0 * progress
+
+    return _proximal_full_batch(cfg, nets, step, None)
 
 
 def adaptive_trpo(cfg: AdaptiveTRPOConfig, nets: Networks) -> Recipe:
-    """Adaptive TRPO (§8.2): Shani et al. t_k = c/√(k+1) (λ = 0) or c/(λ(k+2)) (λ > 0)."""
+    """Adaptive TRPO (§8.2): Shani et al.'s t_k = c/(λ(k+2)) (λ > 0) or c/√(k+1) (λ = 0).
+
+    The unregularised rule is the exact level's c(1−γ)/(C_max√(k+1)) with the Q-value bound
+    C_max/(1−γ) set to 1: the surrogate's advantages are standardised.
+    """
 
     def step(hp: HP, progress: jax.Array, k: jax.Array) -> jax.Array:
-        kf = k.astype(jnp.float32)
-        regularised = hp["step_scale"] / (jnp.maximum(hp["lam"], 1e-12) * (kf + 2.0))
-        return jnp.where(hp["lam"] > 0, regularised, hp["step_scale"] / jnp.sqrt(kf + 1.0))
+        return schedules.shani(k.astype(jnp.float32), hp["lam"], hp["step_scale"], 1.0)
 
     return _proximal_full_batch(cfg, nets, step, "lam")
 

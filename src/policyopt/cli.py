@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from policyopt.errors import ConfigError, suggest
+from policyopt.faults import TrainingError
 
 app = typer.Typer(
     help="policyopt: PG, NPG, TRPO, PPO, PPO-KL, MDPO, Adaptive TRPO as one optimisation problem.",
@@ -29,27 +30,42 @@ def _main() -> None:
 def parse_overrides(items: list[str], valid_prefixes: list[str]) -> dict[str, dict[str, Any]]:
     """``["npg.lam=0.1", "trpo.delta=0.02"]`` → ``{"npg": {"lam": 0.1}, "trpo": {...}}``."""
     out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
+    for key, value in parse_sets(items).items():
         prefix, dot, field = key.partition(".")
-        if not sep or not dot or not field:
-            raise ConfigError("cli", "--set", f"expected ALGO.FIELD=VALUE, got {item!r}")
+        if not dot or not field:
+            raise ConfigError("cli", "--set", f"expected ALGO.FIELD=VALUE, got {key!r}")
         if prefix not in valid_prefixes:
             raise ConfigError(
                 "cli",
                 "--set",
-                f"unknown algorithm {prefix!r} in {item!r}; valid: {', '.join(valid_prefixes)}",
+                f"unknown algorithm {prefix!r} in {key!r}; valid: {', '.join(valid_prefixes)}"
+                f"{suggest(prefix, valid_prefixes)}",
             )
-        try:
-            value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            value = raw
         out.setdefault(prefix, {})[field] = value
     return out
 
 
+_BOOL_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def parse_value(raw: str) -> Any:
+    """A ``--set`` value: a Python literal (``1e-3``, ``(64, 64)``, ``True``), a yes/no/on/off
+    word as a bool, else the string itself. The config then checks it against the field's
+    type, so a wrong kind of value is refused there with the field named."""
+    word = raw.strip().lower()
+    if word in _BOOL_WORDS:
+        return _BOOL_WORDS[word]
+    try:
+        return ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return raw
+
+
 def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
+    """Print ``err`` as one line (no wrapping, no markup from the message) and exit 2."""
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -124,10 +140,7 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError("cli", "--set", f"expected KEY=VALUE, got {item!r}")
-        try:
-            out[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            out[key] = raw
+        out[key] = parse_value(raw)
     return out
 
 
@@ -166,15 +179,37 @@ def train(
     resume: Annotated[
         Path | None, typer.Option(help="continue the run in this directory from its checkpoints")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="replace an existing run of this name (its directory is cleared)")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar (host runs)")] = True,
+    on_nan: Annotated[
+        str,
+        typer.Option(
+            help="raise: stop at the first update with a non-finite loss, gradient, parameter "
+            "or advantage (exit code 3); skip: reject such updates and go on"
+        ),
+    ] = "raise",
+    step_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="host: seconds an environment may take per step before the run stops "
+            "(runs Gymnasium envs in subprocesses: --vectorization async)"
+        ),
+    ] = None,
 ) -> None:
     """Train a recipe on an environment, several seeds; writes runs/NAME/.
 
     JAX-native (gymnax) ids train all seeds vmapped in one compiled program; any other
     Gymnasium/EnvPool id trains on the host (policyopt.Agent), seed after seed, with
     checkpoints in runs/NAME/checkpoints/ (Ctrl-C saves one; --resume RUN continues).
+    An existing run name is refused unless --resume or --overwrite, and a run directory
+    another process is writing is refused with that process's pid.
     Settings: the config defaults, then the tuned preset for (ALGO, ENV) if there is one
     (rl-zoo3 where it has an entry), then --steps and --set.
+    A run that fails while training (a NaN or inf, an environment that raises or exceeds
+    --step-timeout) exits with code 3, naming the cause; its last good checkpoint is kept
+    and summary.json says "status": "failed".
 
     Examples:
 
@@ -189,38 +224,46 @@ def train(
     from policyopt.experiments import RunSpec, resume_run, train_run
 
     if resume is not None:
+        if overwrite:
+            _fail(ConfigError("cli", "--overwrite", "cannot be combined with --resume"))
         try:
             summary = resume_run(resume, progress=progress)
+        except TrainingError as err:
+            _fail_run(err, resume)
         except (ConfigError, ValueError) as err:
             _fail(err)
         _report(resume, summary)
         return
     if algo is None or env is None:
         _fail(ConfigError("cli", "ALGO ENV", "both are required unless --resume RUN is given"))
-    spec = RunSpec(
-        algo=algo,
-        env_id=env,
-        seeds=seeds,
-        seed=seed,
-        steps=steps,
-        overrides=parse_sets(set_ or []),
-        use_preset=use_preset,
-        level=level,
-        vectorization=vectorization,
-        normalize_obs=normalize,
-        normalize_reward=normalize,
-    )
     run_dir = runs_dir / (name or f"{algo}-{env}")
     try:
+        spec = RunSpec(
+            algo=algo,
+            env_id=env,
+            seeds=seeds,
+            seed=seed,
+            steps=steps,
+            overrides=parse_sets(set_ or []),
+            use_preset=use_preset,
+            level=level,
+            vectorization=vectorization,
+            normalize_obs=normalize,
+            normalize_reward=normalize,
+            on_nan=on_nan,
+            step_timeout=step_timeout,
+        )
         cfg = spec.config()  # every bad argument fails here or in train_run's checks
         if spec.resolved_level() == "compiled":
             with console.status(
                 f"compiling and training {algo} on {env} "
                 f"({seeds} seed(s) vmapped, {cfg.num_updates} updates)…"
             ):
-                summary = train_run(spec, run_dir)
+                summary = train_run(spec, run_dir, overwrite=overwrite)
         else:
-            summary = train_run(spec, run_dir, progress=progress)
+            summary = train_run(spec, run_dir, progress=progress, overwrite=overwrite)
+    except TrainingError as err:
+        _fail_run(err, run_dir)
     except (ConfigError, ValueError, TypeError) as err:
         _fail(err)
     except KeyboardInterrupt:
@@ -232,10 +275,24 @@ def train(
     _report(run_dir, summary)
 
 
-def _report(run_dir: Path, summary: dict[str, Any]) -> None:
-    import json
+def _fail_run(err: Exception, run_dir: Path) -> None:
+    """A run that failed while training: the cause in one line, where its checkpoints are,
+    exit code 3 (2 is for bad arguments, before anything trained)."""
+    from rich.markup import escape
 
-    cfg = json.loads((run_dir / "config.json").read_text())
+    console.print(f"[bold red]run failed:[/] {escape(str(err))}", soft_wrap=True)
+    console.print(
+        f"last good checkpoints kept in {run_dir / 'checkpoints'}; "
+        f'{run_dir / "summary.json"} records "status": "failed"',
+        soft_wrap=True,
+    )
+    raise typer.Exit(code=3)
+
+
+def _report(run_dir: Path, summary: dict[str, Any]) -> None:
+    from policyopt.experiments.rundir import read_json
+
+    cfg = read_json(run_dir / "config.json")
     n = len(summary["eval_mean_return_per_seed"])
     timing = ", ".join(
         f"{k.replace('_seconds', '')} {summary[k]:.1f}s"
@@ -267,9 +324,11 @@ def eval_(
       policyopt eval runs/trpo-CartPole-v1 --video out/trpo.gif
     """
     from policyopt.agent import Agent
-    from policyopt.checkpoint import CheckpointError
 
-    ckpts = sorted((run / "checkpoints").glob("seed_*.ckpt"), key=lambda p: int(p.stem[5:]))
+    try:
+        ckpts = _run_checkpoints(run)
+    except ValueError as err:
+        _fail(err)
     if not ckpts:
         _fail(ConfigError("cli", "RUN", f"{run} has no checkpoints/seed_*.ckpt"))
     if episodes < 1:
@@ -279,7 +338,8 @@ def eval_(
         table.add_column(col, justify="right")
     try:
         agents = [Agent.load(c, checkpoint_path=None) for c in ckpts]
-    except CheckpointError as err:
+        _check_agents_belong(run, ckpts, agents)
+    except ValueError as err:  # CheckpointError, RunDirError
         _fail(err)
     all_returns = []
     for c, agent in zip(ckpts, agents, strict=True):
@@ -294,6 +354,49 @@ def eval_(
         except ConfigError as err:
             _fail(err)
         console.print(f"wrote {path}")
+
+
+def _run_checkpoints(run: Path) -> list[Path]:
+    """``run``'s ``checkpoints/seed_<k>.ckpt`` in seed order; a checkpoint beyond the run's
+    seed count (a stale file of an earlier run under this name) is an error, never averaged."""
+    from policyopt.experiments.rundir import RunDirError, read_json
+
+    ckpts = [p for p in (run / "checkpoints").glob("seed_*.ckpt") if p.stem[5:].isdigit()]
+    ckpts.sort(key=lambda p: int(p.stem[5:]))
+    seeds = None
+    if (run / "spec.json").exists():
+        raw = read_json(run / "spec.json")
+        seeds = raw.get("seeds") if isinstance(raw, dict) else None
+    elif (run / "config.json").exists():
+        raw = read_json(run / "config.json")
+        info = raw.get("run") if isinstance(raw, dict) else None
+        seeds = info.get("seeds") if isinstance(info, dict) else None
+    if isinstance(seeds, int):
+        stale = [p.name for p in ckpts if int(p.stem[5:]) >= seeds]
+        if stale:
+            raise RunDirError(
+                f"{run}: {', '.join(stale)} not part of this {seeds}-seed run (left by an "
+                "earlier run under this name?); remove them or retrain with --overwrite"
+            )
+    return ckpts
+
+
+def _check_agents_belong(run: Path, ckpts: list[Path], agents: list[Any]) -> None:
+    """Every checkpoint's recipe, env and config must be the run's ``config.json``."""
+    from policyopt.agent_meta import field_differences
+    from policyopt.experiments.rundir import RunDirError, read_json
+
+    if not (run / "config.json").exists():
+        return  # a run still training its first seed: nothing to compare with yet
+    raw = read_json(run / "config.json")
+    if not isinstance(raw, dict):
+        raise RunDirError(f"{run / 'config.json'}: expected a JSON object")
+    expected = {k: v for k, v in raw.items() if k != "run"}
+    for c, agent in zip(ckpts, agents, strict=True):
+        found = {"algo": agent.algo, **agent.identity()["config"]}
+        diffs = field_differences(found, expected, "checkpoint", "config.json")
+        if diffs:
+            raise RunDirError(f"{c}: not a checkpoint of this run: {'; '.join(diffs)}")
 
 
 @app.command()
@@ -388,10 +491,9 @@ def plot(
 
       policyopt plot runs/ppo-CartPole-v1 --metric train/approx_kl --metric train/clip_fraction
     """
-    import json
-
     import matplotlib.pyplot as plt
 
+    from policyopt.experiments.rundir import RunDirError, read_json
     from policyopt.plots import plot_curves, save_figure
     from policyopt.runs import load_metrics
 
@@ -400,7 +502,12 @@ def plot(
     for run in runs:
         if not (run / "metrics.csv").exists():
             _fail(ConfigError("cli", "RUNS", f"{run} has no metrics.csv (not a run directory)"))
-        algo = json.loads((run / "config.json").read_text())["algo"]
+        try:
+            algo = read_json(run / "config.json")["algo"]
+        except RunDirError as err:
+            _fail(err)
+        except (KeyError, TypeError):
+            _fail(RunDirError(f'{run / "config.json"}: no recipe name ("algo")'))
         loaded[f"{algo} ({run.name})" if len(runs) > 1 else algo] = load_metrics(run)
     for name in metric or []:
         if not any(name in m for m in loaded.values()):

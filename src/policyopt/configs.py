@@ -16,8 +16,17 @@ from typing import Any, ClassVar
 
 import jax.numpy as jnp
 
-from policyopt.errors import ConfigError, check_choice, check_int, check_range, suggest
+from policyopt.errors import (
+    ConfigError,
+    check_choice,
+    check_int,
+    check_range,
+    coerce_fields,
+    float_fields,
+    suggest,
+)
 from policyopt.nn import ACTIVATIONS
+from policyopt.schedules import MIRROR_SCHEDULES
 
 __all__ = [
     "CONFIGS",
@@ -68,9 +77,11 @@ class BaseConfig:
 
     def __post_init__(self) -> None:
         o = type(self).__name__
-        check_int(o, "total_timesteps", self.total_timesteps, 1)
+        # Types first (an int for a float field is a float; a string never is), then ranges.
+        coerce_fields(self)
         check_int(o, "num_envs", self.num_envs, 1)
         check_int(o, "num_steps", self.num_steps, 1)
+        check_int(o, "total_timesteps", self.total_timesteps, 1)
         if self.total_timesteps < self.rollout_size:
             raise ConfigError(
                 o,
@@ -296,19 +307,28 @@ class MDPOConfig(_CriticFields):
     """On-policy MDPO (Tomar, Shani, Efroni & Ghavamzadeh 2020; the seed's §8.2).
 
     Each update takes ``m`` full-batch Adam steps on ``E[r·A] − KL(π_θ‖π_k)/t_k`` (reverse KL,
-    mirror descent's Bregman term), with t_k annealed linearly from 1 toward 0 over training
-    (floored at ``t_min``) as in the authors' on-policy code.
+    mirror descent's Bregman term). By default t_k is annealed linearly from ``t_init`` toward
+    0 over training (floored at ``t_min``) as in the authors' on-policy code; ``schedule``
+    also offers policy mirror descent's geometric growth (the exact level's default), so a
+    figure can compare like with like (see :mod:`policyopt.schedules`).
 
     Attributes:
         learning_rate: Adam step size of the policy.
         m: Adam steps per update.
-        t_min: floor of the annealed step t_k.
+        schedule: "linear" (Tomar et al. 2020: max(t_init(1 − k/K), t_min)), "geometric"
+            (Xiao 2022: min(t_init/γ^k, t_max)) or "constant" (t_init).
+        t_init: t_0 of the schedule.
+        t_min: floor of the linear schedule.
+        t_max: cap of the geometric schedule.
         max_grad_norm: global gradient-norm clip.
     """
 
     learning_rate: float = 3e-4
     m: int = 10
+    schedule: str = "linear"
+    t_init: float = 1.0
     t_min: float = 0.01
+    t_max: float = 1e6
     max_grad_norm: float = 0.5
     name: ClassVar[str] = "mdpo"
 
@@ -317,7 +337,10 @@ class MDPOConfig(_CriticFields):
         o = type(self).__name__
         check_range(o, "learning_rate", self.learning_rate, 0.0)
         check_int(o, "m", self.m, 1)
+        check_choice(o, "schedule", self.schedule, MIRROR_SCHEDULES)
+        check_range(o, "t_init", self.t_init, 0.0)
         check_range(o, "t_min", self.t_min, 0.0, 1.0, high_open=False)
+        check_range(o, "t_max", self.t_max, 0.0)
         check_range(o, "max_grad_norm", self.max_grad_norm, 0.0)
 
 
@@ -326,8 +349,9 @@ class AdaptiveTRPOConfig(_CriticFields):
     """Adaptive TRPO (Shani, Efroni & Mannor 2019) as a sample-based mirror-descent step.
 
     The policy takes ``m`` full-batch Adam steps on ``E[r·A] − KL(π_θ‖π_k)/t_k + λ·H(π_θ)``
-    with Shani et al.'s step sizes: ``t_k = c/√(k+1)`` when λ = 0 (rate Õ(1/√k)) and
-    ``t_k = c/(λ(k+2))`` when λ > 0 (rate Õ(1/k)).
+    with Shani et al.'s step sizes (:func:`policyopt.schedules.shani`): ``t_k = c/√(k+1)``
+    when λ = 0 (rate Õ(1/√k); the exact level's c(1−γ)/(C_max√(k+1)) with advantages
+    standardised) and ``t_k = c/(λ(k+2))`` when λ > 0 (rate Õ(1/k)); c = 1 is the theorem's.
 
     Attributes:
         learning_rate: Adam step size of the policy.
@@ -385,8 +409,6 @@ def make_config(algo: str, **overrides: Any) -> BaseConfig:
                 key,
                 f"unknown field; valid: {', '.join(fields)}{suggest(key, fields)}",
             )
-    if "hidden_sizes" in overrides:
-        overrides["hidden_sizes"] = tuple(overrides["hidden_sizes"])
     return cls(**overrides)
 
 
@@ -396,8 +418,5 @@ def hparams(config: BaseConfig) -> dict[str, jnp.ndarray]:
     Replace any entry by an array and ``jax.vmap`` over it to sweep without recompiling.
     """
     return {
-        f.name: jnp.asarray(getattr(config, f.name), jnp.float32)
-        for f in dataclasses.fields(config)
-        if isinstance(getattr(config, f.name), float)
-        and not isinstance(getattr(config, f.name), bool)
+        name: jnp.asarray(getattr(config, name), jnp.float32) for name in float_fields(type(config))
     }

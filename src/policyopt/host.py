@@ -7,6 +7,15 @@ NumPy on the current parameters (:mod:`policyopt.host_policy`: an XLA:CPU call c
 per step whatever the batch, a NumPy forward pass ~3 µs).
 Truncations bootstrap from the value of the final observation; terminations do not.
 
+Faults (:mod:`policyopt.guard`): observations and rewards are checked with NumPy right after
+every environment step (a NaN or inf raises :class:`~policyopt.faults.NonFiniteError` naming
+the env id, step and env index); an exception from the environment is re-raised as
+:class:`~policyopt.faults.EnvError` naming the env id and the step; the update is the shared
+guarded update, whose rejected steps raise (``on_nan="raise"``) or are counted
+(``on_nan="skip"``). After an environment fault the vector env is closed and recreated by
+the next rollout. The learner is never replaced by a rejected one, so nothing non-finite
+reaches a checkpoint.
+
 Exact resume: environments are (re)seeded from ``(seed, update index)`` at the start of
 every checkpoint segment, in uninterrupted and resumed runs alike, so a run resumed from its
 last checkpoint reproduces the uninterrupted run bit for bit. Episodes cut at a segment
@@ -15,16 +24,31 @@ boundary are treated as truncations (bootstrapped), which keeps the estimator un
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from policyopt.algorithms import Learner, Transition, make_batch, make_recipe
+from policyopt.algorithms import Learner, Transition, make_recipe
+from policyopt.compile_cache import enable_compilation_cache
 from policyopt.configs import BaseConfig, hparams
-from policyopt.envs.host_env import HostVecEnv, make_host_env
+from policyopt.envs.host_env import HostStep, HostVecEnv, make_host_env
+from policyopt.faults import (
+    NONFINITE,
+    QUANTITIES,
+    REJECTED,
+    EnvError,
+    NonFiniteError,
+    check_env_output,
+    check_on_nan,
+    is_fatal,
+)
+from policyopt.guard import guarded_update
 from policyopt.host_policy import HostPolicy
 from policyopt.nn import Networks, make_networks
 
@@ -81,6 +105,8 @@ class HostTrainer:
         normalize_obs / normalize_reward: SB3 ``VecNormalize``-style running statistics
             (observations clipped to ±10 after normalisation, scaled rewards to ±10).
         segment_updates: updates per segment (environments are reseeded at segment starts).
+        on_nan: "raise" or "skip" non-finite updates (:mod:`policyopt.guard`).
+        step_timeout: seconds an async environment may take per step (None: no limit).
     """
 
     def __init__(
@@ -91,13 +117,18 @@ class HostTrainer:
         normalize_obs: bool = False,
         normalize_reward: bool = False,
         segment_updates: int = 10,
+        on_nan: str = "raise",
+        step_timeout: float | None = None,
     ) -> None:
         self.config = config
         self.seed = seed
         self.normalize_obs = normalize_obs
         self.normalize_reward = normalize_reward
         self.segment_updates = max(1, int(segment_updates))
-        self.envs: HostVecEnv = make_host_env(config.env_id, config.num_envs, backend)
+        self.on_nan = check_on_nan("HostTrainer", on_nan)
+        self.step_timeout = step_timeout
+        self.envs: HostVecEnv = make_host_env(config.env_id, config.num_envs, backend, step_timeout)
+        self._envs_broken = False
         self.backend = self.envs.backend
         self.spec = self.envs.action_spec
         self.obs_shape = self.envs.obs_shape
@@ -106,8 +137,8 @@ class HostTrainer:
         )
         self.recipe = make_recipe(config, self.nets)
         self.hp = hparams(config)
-        self._update = jax.jit(self.recipe.update)
-        self._prepare = jax.jit(lambda critic, traj, hp: make_batch(self.nets, critic, traj, hp))
+        enable_compilation_cache()
+        self._update = jax.jit(guarded_update(self.recipe, self.nets))
         self._low = None if self.spec.discrete else np.asarray(self.spec.low, np.float32)
         self._high = None if self.spec.discrete else np.asarray(self.spec.high, np.float32)
         self._obs: np.ndarray | None = None
@@ -143,10 +174,50 @@ class HostTrainer:
             (obs - state.obs_rms.mean) / np.sqrt(state.obs_rms.var + 1e-8), -10, 10
         ).astype(np.float32)
 
+    # ------------------------------------------------------------------ environment calls
+    def _env_call(self, fn: Callable[[], Any], where: str) -> Any:
+        """Call the vector env; an exception becomes an :class:`EnvError` naming env and step.
+
+        A failed vector env (a worker died, a step half-applied, a timeout) is closed and
+        recreated by the next rollout, never stepped again.
+        """
+        try:
+            return fn()
+        except EnvError as err:
+            err.where = err.where or where
+            self._discard_envs()
+            raise
+        except Exception as err:
+            self._discard_envs()
+            raise EnvError(
+                self.config.env_id, self.backend, f"{type(err).__name__}: {err}", where
+            ) from err
+
+    def _discard_envs(self) -> None:
+        self._envs_broken, self._obs = True, None
+        with contextlib.suppress(Exception):  # already failing: the original error matters
+            self.envs.close()
+
+    def _step(self, action: np.ndarray, state: HostState, t: int) -> HostStep:
+        out = self._env_call(
+            lambda: self.envs.step(self.env_action(action)), f"step {t} of update {state.update}"
+        )
+        env_id, seed = self.config.env_id, self.seed
+        check_env_output(out.obs, out.reward, env_id, state.update, t, seed)
+        if out.final_obs is not out.obs:
+            check_env_output(out.final_obs, out.reward, env_id, state.update, t, seed)
+        return out
+
     # ------------------------------------------------------------------ loop
     def _start_segment(self, state: HostState) -> None:
         n = self.config.num_envs
-        self._obs = self.envs.reset(segment_seed(self.seed, state.update))
+        if self._envs_broken:
+            self.envs = make_host_env(self.config.env_id, n, self.backend, self.step_timeout)
+            self._envs_broken = False
+        seed = segment_seed(self.seed, state.update)
+        obs = self._env_call(lambda: self.envs.reset(seed), f"reset of update {state.update}")
+        check_env_output(obs, np.zeros(n), self.config.env_id, state.update, None, self.seed)
+        self._obs = obs
         self._ep_ret, self._ep_len = np.zeros(n), np.zeros(n, np.int64)
         self._disc_ret = np.zeros(n)
 
@@ -173,7 +244,7 @@ class HostTrainer:
             obs = self.normalize(raw, state)
             action, logp = policy.sample(obs, rng)
             value = policy.value(obs)
-            out = self.envs.step(self.env_action(action))
+            out = self._step(action, state, t)
             ended = out.terminated | out.truncated
             # The last step of a segment truncates every episode (the next segment reseeds).
             done = np.ones(N, bool) if (segment_ends and t == T - 1) else ended
@@ -201,19 +272,29 @@ class HostTrainer:
         )
 
     def run_update(self, state: HostState) -> dict[str, float]:
-        """Collect one rollout, update, and return this update's metrics (SB3 names)."""
+        """Collect one rollout, update, and return this update's metrics (SB3 names).
+
+        Raises:
+            NonFiniteError: the update was rejected as non-finite and ``on_nan="raise"``
+                (``state`` keeps the last good learner and update count).
+            EnvError: the environment raised or timed out (``EnvTimeoutError``).
+        """
         traj = self.collect(state)
-        batch = self._prepare(state.learner.critic, traj, self.hp)
         state.key, k = jax.random.split(state.key)
         # Schedules (learning-rate annealing, MDPO's t_k) run over the current learn() call's
         # horizon, set by the caller; it defaults to the config's total_timesteps.
         progress = jnp.float32(min(state.update / max(self.total_updates, 1), 1.0))
         learner, metrics = self._update(
-            state.learner, batch, k, self.hp, progress, jnp.int32(state.update)
+            state.learner, traj, k, self.hp, progress, jnp.int32(state.update)
         )
-        state.learner = learner
-        state.update += 1
         out = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        code = int(out[NONFINITE])
+        if is_fatal(code, self.on_nan):
+            raise NonFiniteError(QUANTITIES[code - 1], state.update, self.config.env_id, self.seed)
+        previous = state.history[-1].get(REJECTED, 0.0) if state.history else 0.0
+        out[REJECTED] = previous + float(code > 0)
+        state.learner = learner  # the old learner when the guard rejected the step
+        state.update += 1
         out["rollout/ep_rew_mean"] = (
             float(np.mean(state.episode_returns)) if state.episode_returns else float("nan")
         )

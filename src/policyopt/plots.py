@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # headless: plots are files, never windows
 import matplotlib.pyplot as plt
 import numpy as np
 
+from policyopt.atomic import atomic_path
 from policyopt.tabular.run import History
 
 __all__ = [
@@ -30,15 +31,14 @@ __all__ = [
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike[str]) -> list[Path]:
-    """Save ``fig`` as PNG and SVG next to each other (atomically: temp file + rename)."""
+    """Save ``fig`` as PNG and SVG next to each other (atomically: :mod:`policyopt.atomic`)."""
     base = Path(path).with_suffix("")
     base.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for ext in ("png", "svg"):
         final = base.with_suffix(f".{ext}")
-        tmp = final.with_name(f".{final.name}.tmp")
-        fig.savefig(tmp, format=ext, dpi=130, bbox_inches="tight")
-        os.replace(tmp, final)
+        with atomic_path(final, keep_suffix=True) as tmp:
+            fig.savefig(tmp, format=ext, dpi=130, bbox_inches="tight")
         out.append(final)
     plt.close(fig)
     return out

@@ -1,7 +1,7 @@
 """Run directories: ``runs/<name>/`` with config, per-seed metrics, summary and plots.
 
-Everything is written atomically (temporary file + ``os.replace``), so an interrupted run
-leaves only complete, readable files.
+Everything is written atomically (:mod:`policyopt.atomic`), so an interrupted run leaves only
+complete, readable files.
 """
 
 from __future__ import annotations
@@ -10,29 +10,33 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import os
 import shutil
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write_text", "load_metrics", "metrics_from_histories", "save_run"]
+from policyopt.atomic import atomic_write_text, clean_stale_temporaries, fsync_dir, temp_sibling
+
+__all__ = ["atomic_write_text", "json_safe", "load_metrics", "metrics_from_histories", "save_run"]
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8"
-    ) as tmp:
-        tmp.write(text)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
-    return path
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (JSON has no NaN; write null)."""
+    if isinstance(obj, Mapping):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def _jsonable(config: Any) -> dict[str, Any]:
@@ -77,7 +81,9 @@ def save_run(
         "eval_mean_return_per_seed": ev.mean(axis=1).tolist(),
         **timing,
     }
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    # JSON has no NaN: a non-finite number is written as null, never as a bare ``NaN``.
+    text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
+    atomic_write_text(out / "summary.json", text + "\n")
     write_tensorboard(out / "tb", metrics)
     return out
 
@@ -91,7 +97,9 @@ def write_tensorboard(tb_dir: str | os.PathLike[str], metrics: dict[str, np.ndar
     from tensorboardX import SummaryWriter
 
     tb_dir = Path(tb_dir)
-    tmp = Path(tempfile.mkdtemp(dir=tb_dir.parent, prefix=".tb-"))
+    tb_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(tb_dir.parent)
+    tmp = temp_sibling(tb_dir)
     steps = np.asarray(metrics["time/total_timesteps"], np.int64)
     for s in range(steps.shape[0]):
         with SummaryWriter(str(tmp / f"seed_{s}")) as w:
@@ -104,6 +112,7 @@ def write_tensorboard(tb_dir: str | os.PathLike[str], metrics: dict[str, np.ndar
     if tb_dir.exists():
         shutil.rmtree(tb_dir)
     os.replace(tmp, tb_dir)
+    fsync_dir(tb_dir.parent)
 
 
 def metrics_from_histories(histories: list[list[dict[str, float]]]) -> dict[str, np.ndarray]:

@@ -17,9 +17,12 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from policyopt.algorithms import Learner, Transition, make_batch, make_recipe
+from policyopt.algorithms import Learner, Transition, make_recipe
+from policyopt.compile_cache import enable_compilation_cache
 from policyopt.configs import BaseConfig, hparams
 from policyopt.envs.jax_env import JaxEnv, make_jax_env
+from policyopt.faults import NONFINITE, REJECTED, check_on_nan, is_fatal, raise_if_nonfinite
+from policyopt.guard import guarded_update
 from policyopt.nn import Networks, make_networks
 
 __all__ = ["TrainOutput", "evaluate_policy", "make_train", "run_train"]
@@ -85,6 +88,8 @@ class RunnerState:
     stats: EpisodeStats
     key: jax.Array
     update: jax.Array
+    frozen: jax.Array  # a fatal non-finite was seen: every later update is rejected
+    rejected: jax.Array  # updates rejected as non-finite so far
 
 
 class TrainOutput(NamedTuple):
@@ -120,7 +125,10 @@ def evaluate_policy(
 
 
 def make_train(
-    config: BaseConfig, log_fn: Callable[[dict[str, Any]], None] | None = None, log_every: int = 10
+    config: BaseConfig,
+    log_fn: Callable[[dict[str, Any]], None] | None = None,
+    log_every: int = 10,
+    on_nan: str = "raise",
 ) -> Callable[..., TrainOutput]:
     """Build ``train(key, hp=None) -> TrainOutput`` for ``config`` (not yet jitted).
 
@@ -129,15 +137,26 @@ def make_train(
         log_fn: optional host callback receiving a metrics dict every ``log_every`` updates
             (through ``jax.debug.callback``; leave it None for benchmarks).
         log_every: update interval of ``log_fn``.
+        on_nan: "raise" or "skip" (:mod:`policyopt.guard`). Every update whose rollout,
+            advantages, losses, gradients or new parameters are not finite is rejected
+            (``train/nonfinite`` names the quantity). With "raise" the run freezes at the
+            first one (XLA cannot leave a ``lax.scan`` early: later updates are all rejected,
+            so the returned learner is the last good one); with "skip" it goes on, counting
+            rejections in ``train/rejected_nonfinite``. A scan cannot raise: call
+            :func:`policyopt.faults.raise_if_nonfinite` on the returned metrics (``run_train``
+            does), which raises :class:`~policyopt.faults.NonFiniteError`.
 
     ``hp`` defaults to :func:`policyopt.configs.hparams` of ``config``; pass arrays in it and
     ``jax.vmap`` to sweep float hyperparameters in one compiled program.
     """
+    check_on_nan("make_train", on_nan)
+    enable_compilation_cache()  # a second process loads this program instead of compiling it
     env = make_jax_env(config.env_id)
     nets = make_networks(
         env.action_spec, config.hidden_sizes, config.activation, log_std_init=config.log_std_init
     )
     recipe = make_recipe(config, nets)
+    guarded = guarded_update(recipe, nets)
     num_updates = config.num_updates
     max_steps = int(getattr(env.params, "max_steps_in_episode", 1000))
     default_hp = hparams(config)
@@ -159,17 +178,27 @@ def make_train(
 
     def update(runner: RunnerState, hp: HP) -> tuple[RunnerState, dict[str, jax.Array]]:
         runner, traj = jax.lax.scan(rollout, runner, None, config.num_steps)
-        batch = make_batch(nets, runner.learner.critic, traj, hp)
         key, k_upd = jax.random.split(runner.key)
         progress = runner.update.astype(jnp.float32) / num_updates
-        learner, metrics = recipe.update(runner.learner, batch, k_upd, hp, progress, runner.update)
-        runner = runner.replace(learner=learner, key=key, update=runner.update + 1)
+        learner, metrics = guarded(
+            runner.learner, traj, k_upd, hp, progress, runner.update, runner.frozen
+        )
+        code = metrics[NONFINITE]
+        rejected = runner.rejected + (code > 0).astype(jnp.int32)
+        runner = runner.replace(
+            learner=learner,
+            key=key,
+            update=runner.update + 1,
+            frozen=runner.frozen | is_fatal(code, on_nan),
+            rejected=rejected,
+        )
         ep_rew_mean, ep_len_mean = runner.stats.means()
         metrics = {
             "rollout/ep_rew_mean": ep_rew_mean,
             "rollout/ep_len_mean": ep_len_mean,
             "time/total_timesteps": runner.update * config.rollout_size,
             **metrics,
+            REJECTED: rejected,
         }
         if log_fn is not None:
             jax.lax.cond(
@@ -186,7 +215,9 @@ def make_train(
         obs, env_state = env.reset(k_env, config.num_envs)
         learner = recipe.init(k_actor, k_critic, obs, hp)
         stats = EpisodeStats.zeros(config.num_envs)
-        runner = RunnerState(learner, env_state, obs, stats, key, jnp.int32(0))
+        runner = RunnerState(
+            learner, env_state, obs, stats, key, jnp.int32(0), jnp.bool_(False), jnp.int32(0)
+        )
         runner, metrics = jax.lax.scan(lambda r, _: update(r, hp), runner, None, num_updates)
         eval_returns = evaluate_policy(
             env, nets, runner.learner.actor, k_eval, config.eval_episodes, max_steps
@@ -205,9 +236,20 @@ class TimedRun(NamedTuple):
     steps_per_second: float
 
 
-def run_train(config: BaseConfig, seed: int = 0, num_seeds: int = 1) -> TimedRun:
-    """Compile and run ``train`` for ``num_seeds`` vmapped seeds; compile and run timed apart."""
-    train = make_train(config)
+def run_train(
+    config: BaseConfig,
+    seed: int = 0,
+    num_seeds: int = 1,
+    on_nan: str = "raise",
+    check_finite: bool = True,
+) -> TimedRun:
+    """Compile and run ``train`` for ``num_seeds`` vmapped seeds; compile and run timed apart.
+
+    Raises:
+        NonFiniteError: (``on_nan="raise"``, ``check_finite``) a seed hit a non-finite
+            update; with ``check_finite=False`` the caller checks the metrics itself.
+    """
+    train = make_train(config, on_nan=on_nan)
     keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
     fn = jax.jit(jax.vmap(train))
     t0 = time.perf_counter()
@@ -216,4 +258,6 @@ def run_train(config: BaseConfig, seed: int = 0, num_seeds: int = 1) -> TimedRun
     out = jax.block_until_ready(compiled(keys))
     t2 = time.perf_counter()
     steps = config.num_updates * config.rollout_size * num_seeds
+    if check_finite:
+        raise_if_nonfinite(jax.device_get(out.metrics), on_nan, config.env_id, seed)
     return TimedRun(out, t1 - t0, t2 - t1, steps / (t2 - t1))

@@ -15,7 +15,15 @@ from its value. Backends differ in how they reset:
 * gymnax ids that Gymnasium does not register run as jitted, vmapped JAX functions.
 
 ``backend="auto"`` picks EnvPool when it is installed, has the id and ``num_envs >= 8``, else
-Gymnasium's synchronous vector env, else gymnax. The threshold is measured: one EnvPool call
+Gymnasium's synchronous vector env, else gymnax; with a ``step_timeout`` it picks Gymnasium's
+asynchronous vector env for Gymnasium ids, the only backend that can honour one.
+
+Faults: a hung environment is only recoverable where it runs in another process. The async
+backend waits at most ``step_timeout`` seconds for ``step``/``reset``, then terminates its
+workers and raises :class:`~policyopt.faults.EnvTimeoutError`. A sync env runs in this
+process and cannot be interrupted safely (a hang hangs; Ctrl-C still works); EnvPool's C++
+threads and gymnax's compiled functions run only their own built-in environments and have
+no timeout. The threshold is measured: one EnvPool call
 costs ~100 µs of thread hand-off on this 2-core machine, so per environment-step (µs, random
 actions) EnvPool / Gymnasium sync were LunarLander-v3 66/30 at 2 envs, 18/26 at 8, 13/26 at
 16; CartPole-v1 50/12 at 2, 18/9 at 8, 11/8 at 16.
@@ -30,7 +38,8 @@ from typing import Any, NamedTuple, Protocol
 import gymnasium as gym
 import numpy as np
 
-from policyopt.errors import ConfigError, suggest
+from policyopt.errors import ConfigError, check_range, suggest
+from policyopt.faults import EnvTimeoutError
 from policyopt.nn import ActionSpec
 
 __all__ = [
@@ -124,12 +133,32 @@ def _gymnax_ids() -> frozenset[str]:
 ENVPOOL_MIN_ENVS = 8
 
 
-def resolve_backend(env_id: str, backend: str = "auto", num_envs: int = ENVPOOL_MIN_ENVS) -> str:
-    """The concrete backend for ``env_id``; unknown ids and backends fail with suggestions."""
+def resolve_backend(
+    env_id: str,
+    backend: str = "auto",
+    num_envs: int = ENVPOOL_MIN_ENVS,
+    step_timeout: float | None = None,
+) -> str:
+    """The concrete backend for ``env_id``; unknown ids and backends fail with suggestions.
+
+    A ``step_timeout`` needs the async backend ("auto" then picks it for Gymnasium ids).
+    """
     if backend not in BACKENDS:
         raise ConfigError(
             "env", "vectorization", f"got {backend!r}; allowed: {', '.join(BACKENDS)}"
         )
+    if step_timeout is not None:
+        check_range("env", "step_timeout", step_timeout, 0.0)
+        if backend == "auto" and env_id in gym.registry:
+            backend = "async"
+        elif backend != "async":
+            raise ConfigError(
+                "env",
+                "step_timeout",
+                f"needs vectorization 'async' (got {backend!r} for {env_id!r}): a sync env "
+                "steps in this process and cannot be interrupted safely, and EnvPool and "
+                "gymnax have no per-step timeout",
+            )
     in_gym = env_id in gym.registry
     known = set(gym.registry) | envpool_ids() | _gymnax_ids()
     if env_id not in known:
@@ -161,10 +190,17 @@ def resolve_backend(env_id: str, backend: str = "auto", num_envs: int = ENVPOOL_
 
 
 class GymnasiumVecEnv:
-    """``gym.make_vec`` (sync or async) with same-step autoreset."""
+    """``gym.make_vec`` (sync or async) with same-step autoreset.
 
-    def __init__(self, env_id: str, num_envs: int, mode: str) -> None:
-        self.backend, self.num_envs = mode, num_envs
+    ``step_timeout`` (async only): seconds to wait for every worker's ``step``/``reset``
+    before terminating them and raising :class:`~policyopt.faults.EnvTimeoutError`.
+    """
+
+    def __init__(
+        self, env_id: str, num_envs: int, mode: str, step_timeout: float | None = None
+    ) -> None:
+        self.backend, self.env_id, self.num_envs = mode, env_id, num_envs
+        self.step_timeout = step_timeout if mode == "async" else None
         kwargs: dict[str, Any] = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
         if mode == "async":
             kwargs["context"] = "spawn"  # never fork a process that has JAX's threads running
@@ -174,12 +210,36 @@ class GymnasiumVecEnv:
         self.obs_shape = _check_obs_space(self.envs.single_observation_space)
         self.action_spec = action_spec_of(self.envs.single_action_space)
 
+    def _wait(self, call: str, start: Any, wait: Any) -> Any:
+        if self.step_timeout is None:
+            start()
+            return wait()
+        import multiprocessing
+
+        start()
+        try:
+            return wait(timeout=self.step_timeout)
+        except multiprocessing.TimeoutError:
+            self.envs.close(terminate=True)
+            raise EnvTimeoutError(self.env_id, self.backend, self.step_timeout, call) from None
+
     def reset(self, seed: int) -> np.ndarray:
-        obs, _ = self.envs.reset(seed=[seed + i for i in range(self.num_envs)])
+        seeds = [seed + i for i in range(self.num_envs)]
+        if self.step_timeout is None:
+            obs, _ = self.envs.reset(seed=seeds)
+        else:
+            obs, _ = self._wait(
+                "reset", lambda: self.envs.reset_async(seed=seeds), self.envs.reset_wait
+            )
         return np.asarray(obs)
 
     def step(self, action: np.ndarray) -> HostStep:
-        obs, reward, term, trunc, info = self.envs.step(action)
+        if self.step_timeout is None:
+            obs, reward, term, trunc, info = self.envs.step(action)
+        else:
+            obs, reward, term, trunc, info = self._wait(
+                "step", lambda: self.envs.step_async(action), self.envs.step_wait
+            )
         final = obs
         if "_final_obs" in info and np.any(info["_final_obs"]):
             final = np.array(obs)
@@ -288,11 +348,13 @@ class GymnaxVecEnv:
         self._state = None
 
 
-def make_host_env(env_id: str, num_envs: int, backend: str = "auto") -> HostVecEnv:
+def make_host_env(
+    env_id: str, num_envs: int, backend: str = "auto", step_timeout: float | None = None
+) -> HostVecEnv:
     """A vector env of ``num_envs`` copies of ``env_id`` on the resolved backend."""
-    resolved = resolve_backend(env_id, backend, num_envs)
+    resolved = resolve_backend(env_id, backend, num_envs, step_timeout)
     if resolved == "envpool":
         return EnvPoolVecEnv(env_id, num_envs)
     if resolved == "gymnax":
         return GymnaxVecEnv(env_id, num_envs)
-    return GymnasiumVecEnv(env_id, num_envs, resolved)
+    return GymnasiumVecEnv(env_id, num_envs, resolved, step_timeout)

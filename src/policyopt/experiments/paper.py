@@ -72,7 +72,8 @@ def reproduce_paper(
         name = f"{algo}-{env}"
         log(f"training {name}: {seeds} seeds × {steps:,} steps")
         t0 = time.perf_counter()
-        train_run(RunSpec(algo, env, seeds=seeds, steps=steps), out / name, progress=progress)
+        spec = RunSpec(algo, env, seeds=seeds, steps=steps)
+        train_run(spec, out / name, progress=progress, overwrite=True)  # reproduce = redo
         runs[name], seconds[name] = out / name, time.perf_counter() - t0
     if with_sb3:
         for algo in ("ppo", "trpo"):
@@ -225,9 +226,11 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
     """SB3 PPO / sb3-contrib TRPO with our preset's settings, logged into a run directory.
 
     Metrics are read at the end of every rollout: ``rollout/ep_rew_mean`` from SB3's episode
-    buffer, and the previous update's ``train/*`` values from its logger (PPO logs
-    ``approx_kl`` and ``clip_fraction``; TRPO logs ``kl_divergence_loss``, stored here as
-    ``train/kl_forward`` since it is the mean KL(π_k‖π_{k+1}) of the accepted step).
+    buffer, and the previous update's ``train/*`` values from its logger. ``train/kl_forward``
+    is computed here exactly as ours is: the mean over the rollout's states of
+    KL(π_k‖π_{k+1}), from SB3's policy before and after its update. SB3 PPO's own
+    ``approx_kl`` (a minibatch-averaged k3 estimate taken *during* the epochs) is a different
+    quantity and is kept under its own name.
     """
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
@@ -241,31 +244,51 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
     cfg = make_config(algo, env_id=env_id, total_timesteps=steps, **kw)
     cls, sb3_kw = sb3_equivalent(cfg)
     kept = ("approx_kl", "clip_fraction", "entropy_loss", "value_loss", "explained_variance")
-    renames = {f"train/{k}": f"train/{k}" for k in kept} | {
-        "train/kl_divergence_loss": "train/kl_forward"
-    }
 
     def train_values(model: Any) -> dict[str, float]:
         values = model.logger.name_to_value
-        out = {ours: float(values[k]) for k, ours in renames.items() if k in values}
-        if algo == "ppo" and "train/approx_kl" in values:
-            out["train/kl_forward"] = float(values["train/approx_kl"])
-        return out
+        return {f"train/{k}": float(values[f"train/{k}"]) for k in kept if f"train/{k}" in values}
 
     class Recorder(BaseCallback):
-        """Rollout k's return at its end; update k's train/* values at rollout k+1's end."""
+        """Rollout k's return at its end; update k's train/* values at rollout k+1's end.
+
+        At the end of each rollout (before SB3's ``train()``) it keeps the rollout's states
+        and the policy's distribution on them; after the update it evaluates the new policy
+        on the same states, which gives the exact mean KL(π_k‖π_{k+1}) of the update.
+        """
 
         def __init__(self) -> None:
             super().__init__()
             self.rows: list[dict[str, float]] = []
             self.updates: list[dict[str, float]] = []
+            self._snapshot: tuple[Any, Any] | None = None
 
         def _on_step(self) -> bool:
             return True
 
+        def _distribution(self, obs: Any) -> Any:
+            with torch.no_grad():
+                return self.model.policy.get_distribution(obs).distribution
+
+        def snapshot(self) -> None:
+            buf = self.model.rollout_buffer
+            flat = buf.observations.reshape(-1, *buf.obs_shape)
+            obs = self.model.policy.obs_to_tensor(flat)[0]
+            self._snapshot = (obs, self._distribution(obs))
+
+        def update_kl(self) -> dict[str, float]:
+            if self._snapshot is None:
+                return {}
+            obs, old = self._snapshot
+            kl = torch.distributions.kl_divergence(old, self._distribution(obs))
+            if kl.ndim > 1:  # diagonal Gaussian: independent action dimensions
+                kl = kl.sum(-1)
+            return {"train/kl_forward": float(kl.mean())}
+
         def _on_rollout_end(self) -> None:
             if self.rows:
-                self.updates.append(train_values(self.model))
+                self.updates.append(train_values(self.model) | self.update_kl())
+            self.snapshot()
             buf = self.model.ep_info_buffer
             self.rows.append(
                 {
@@ -282,7 +305,8 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
         model = cls("MlpPolicy", env, seed=k, device="cpu", verbose=0, **sb3_kw)
         rec = Recorder()
         model.learn(total_timesteps=steps, callback=rec)
-        rec.updates.append(train_values(model))  # the last update is never dumped by learn()
+        # the last update is never dumped by learn(); its KL is measured now
+        rec.updates.append(train_values(model) | rec.update_kl())
         histories.append([r | u for r, u in zip(rec.rows, rec.updates, strict=True)])
         eval_env = make_vec_env(env_id, n_envs=1, seed=10_000 + k)
         returns, _ = evaluate_policy(

@@ -19,7 +19,10 @@ A sweep spec (YAML or a dict)::
 Every trial's config is validated before the first one starts. Executors: ``local`` runs
 JAX-native trials in this process (seeds vmapped) and host trials in a process pool;
 ``ray`` submits each trial as a Ray task (``ray.init()`` locally, or ``address`` for an existing
-cluster). A failed trial is reported in ``sweep.json`` and the others continue.
+cluster). A failed trial (any exception, including a run stopped by a NaN,
+:class:`~policyopt.faults.NonFiniteError`, or by an environment fault) is reported in
+``sweep.json`` with ``"status": "failed"`` and its error, and the others continue; no
+number in ``sweep.json`` is ever a bare ``NaN`` (JSON ``null`` instead).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import numpy as np
 
 from policyopt.errors import ConfigError, check_choice, check_int
 from policyopt.experiments.training import RunSpec, train_run
-from policyopt.runs import atomic_write_text
+from policyopt.runs import atomic_write_text, json_safe
 
 __all__ = ["SweepSpec", "Trial", "load_sweep", "run_sweep"]
 
@@ -221,10 +224,12 @@ def run_sweep(
         r = by_name[t.name]
         rows.append({"trial": t.name, "algo": t.spec.algo, "env": t.spec.env_id, **t.params,
                      **{k: v for k, v in r.items() if k != "trial"}})  # fmt: skip
-        status = r["status"] if r["status"] == "failed" else f"{r['eval_mean_return']:.1f}"
+        ret = r.get("eval_mean_return")
+        status = r["status"] if r["status"] == "failed" or ret is None else f"{ret:.1f}"
         log(f"  {t.name} {t.params}: {status}")
-    result = {"name": sweep.name, "executor": executor, "trials": rows}
-    atomic_write_text(out / "sweep.json", json.dumps(result, indent=2, default=float) + "\n")
+    result = json_safe({"name": sweep.name, "executor": executor, "trials": rows})
+    text = json.dumps(result, indent=2, default=float, allow_nan=False)  # NaN is written null
+    atomic_write_text(out / "sweep.json", text + "\n")
     return result
 
 

@@ -35,7 +35,9 @@ class FirstOrderResult(NamedTuple):
         params: the updated parameters.
         opt_state: the updated optimiser state (carry it to the next call).
         metrics: each ``aux`` entry averaged over the minibatch updates actually applied (if
-            the early stop fired on the very first minibatch, that minibatch's ``aux``).
+            the early stop fired on the very first minibatch, that minibatch's ``aux``), plus
+            ``"grad_norm"``: the global norm of the raw gradients, averaged the same way
+            (the non-finite guard, :mod:`policyopt.guard`, checks it).
         n_updates: how many minibatch updates were applied (int32).
         stopped_early: whether the KL early stop fired (bool).
     """
@@ -115,6 +117,7 @@ def minibatch_epochs(
 
     def minibatch_step(carry: _Carry, mb: Any) -> tuple[_Carry, _StepOut]:
         (_, aux), grads = grad_fn(carry.params, mb)
+        aux = {**aux, "grad_norm": optax.global_norm(grads)}  # before clipping
         stopped = carry.stopped
         if target_kl is not None:
             if "approx_kl" not in aux:

@@ -112,6 +112,12 @@ def step_size_trust_region(g: Any, d: Any, delta: float | jax.Array) -> jax.Arra
     value is floored at the dtype's smallest normal number, so the result is finite, never NaN
     (and ``s·d`` is 0 when ``d = 0``).
 
+    Why the deep level needs no extra cap as gᵀd → 0: every CG iterate started at 0 satisfies
+    the Galerkin condition ``dᵀ(F + λI)d = gᵀd``, so the damped quadratic model of the step is
+    ``½ s² dᵀ(F+λI)d = δ`` exactly, however small g is: CG's damping λ is the guard. (The exact
+    level has no damping; there the unbounded step is a policy-iteration step, see
+    :func:`policyopt.tabular.algorithms.trust_region_step_size`.)
+
     Args:
         g: the surrogate gradient, a pytree.
         d: the natural direction ``F⁻¹g`` (e.g. from :func:`conjugate_gradient`), like ``g``.

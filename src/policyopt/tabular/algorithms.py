@@ -22,7 +22,6 @@ distribution, as a sample mean would); ``StepInfo.kl`` is always the unnormalise
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -32,7 +31,14 @@ import numpy as np
 import optax
 
 from policyopt.divergences import adapt_kl_coefficient
-from policyopt.errors import ConfigError, check_choice, check_int, check_range, suggest
+from policyopt.errors import (
+    ConfigError,
+    check_int,
+    check_range,
+    coerce_fields,
+    suggest,
+)
+from policyopt.schedules import mirror_step_size, shani
 from policyopt.tabular.exact import (
     Evaluation,
     evaluate_arrays,
@@ -48,6 +54,7 @@ from policyopt.tabular.mdp import TabularMDP
 __all__ = [
     "ALGORITHMS",
     "MDPO",
+    "NATURAL_SOLVERS",
     "NPG",
     "PG",
     "PPOKL",
@@ -100,19 +107,48 @@ class TabularAlgorithm(Protocol):
 # --------------------------------------------------------------------------- shared pieces
 
 
-@jax.jit
-def natural_direction(blocks: jax.Array, g: jax.Array, damping: float) -> jax.Array:
-    """``(F + damping·I)⁻¹ g`` solved block by block (F is block diagonal for the table).
+NATURAL_SOLVERS = ("closed_form", "dense")
 
-    The softmax Fisher is singular along the constant direction of each state; g is
-    orthogonal to it, so as damping → 0 this tends to the pseudo-inverse solution.
+
+def natural_direction(
+    blocks: jax.Array, g: jax.Array, A: jax.Array, solver: str = "closed_form", damping: float = 0.0
+) -> jax.Array:
+    """A solution of ``F d = g`` for the softmax table, per state (F is block diagonal).
+
+    ``closed_form`` (the default) is the exact minimum-norm (pseudo-inverse) solution. With
+    ``F_s = ρ(s)(diag π_s − π_s π_sᵀ)`` and ``g_s = ρ(s) π_s ⊙ A_s`` (formula (1)),
+    ``(diag π − π πᵀ) A_s = π ⊙ A_s`` because ``Σ_a π A = 0``; the null space of the block is
+    the constant vector, so ``F_s^† g_s = A_s − mean_a A_s``. It needs no damping and stays
+    exact when π is nearly deterministic (the damped solve below then zeroes the update of
+    every action with ρ(s)π(a|s) below the damping, so a policy that became nearly
+    deterministic on a wrong action could never recover). On a state with ρ(s) = 0, F_s = 0
+    and every direction solves the system; we take the ρ(s) → 0 limit, the same A_s − mean A_s.
+
+    ``dense`` solves ``(F_s + damping·I) d = g_s`` with a dense factorisation per block: the
+    approximation a deep-level solver makes, kept so its error is visible against the exact
+    one (it needs damping > 0, F being singular along per-state constants).
     """
+    if solver == "closed_form":
+        del blocks, g
+        return A - jnp.mean(A, axis=-1, keepdims=True)
+    if solver == "dense":
+        return _damped_block_solve(blocks, g, damping)
+    raise ValueError(f"solver: got {solver!r}; allowed: {', '.join(NATURAL_SOLVERS)}")
+
+
+@jax.jit
+def _damped_block_solve(blocks: jax.Array, g: jax.Array, damping: float) -> jax.Array:
     eye = jnp.eye(blocks.shape[-1], dtype=blocks.dtype)
     return jnp.linalg.solve(blocks + damping * eye, g[..., None])[..., 0]
 
 
 def trust_region_step_size(g: jax.Array, d: jax.Array, delta: float) -> jax.Array:
-    """The seed's §4 step ``√(2δ / gᵀF⁻¹g)``: the step that puts ½ΔᵀFΔ exactly at δ."""
+    """The seed's §4 step ``√(2δ / gᵀF⁻¹g)``: the step that puts ½ΔᵀFΔ exactly at δ.
+
+    As gᵀF^†g → 0 the step grows without bound. With the exact direction that is harmless:
+    the step becomes a policy-iteration step (π ∝ π_k e^{−s A} with s → ∞ puts all mass on
+    argmin_a A), which never increases f; the floor 1e-300 only keeps the division finite.
+    """
     return jnp.sqrt(2.0 * delta / jnp.maximum(jnp.vdot(g, d), 1e-300))
 
 
@@ -196,12 +232,16 @@ def _step_kl(ev: Evaluation, theta_k: jax.Array, theta: jax.Array) -> float:
 
 @dataclass(frozen=True)
 class PG:
-    """Vanilla policy gradient (§3): ``θ ← θ − η ∇f(θ)`` with the exact gradient (1)."""
+    """Vanilla policy gradient (§3): ``θ ← θ − η ∇f(θ)`` with the exact gradient (1).
+
+    Sign: the seed writes ``θ + η∇f``; f is a cost to minimise here, so the step descends.
+    """
 
     eta: float = 100.0
     name: ClassVar[str] = "pg"
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         check_range("PG", "eta", self.eta, 0.0)
 
     def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
@@ -218,13 +258,24 @@ class PG:
 
 @dataclass(frozen=True)
 class NPG:
-    """Natural policy gradient (§4): ``θ ← θ − step · F⁻¹∇f``, F⁻¹g by a damped block solve.
+    """Natural policy gradient (§4): ``θ ← θ − step · F^†∇f`` (cost, minimised).
+
+    Sign: the seed writes ``θ + η F⁻¹∇f``, an ascent step; f is a cost here, so the step
+    descends (``−``), as its argmin formulation requires.
+
+    With the exact direction (``solver="closed_form"``) a step of size η from π_k is exactly
+    ``π ∝ π_k · exp(−η A_k)`` for *any* η (Agarwal et al. 2021, Lemma 15 in cost form), so a
+    larger η is closer to policy iteration and never slower.
 
     Attributes:
-        step_rule: ``"trust_region"`` (step √(2δ/gᵀF⁻¹g)) or ``"fixed"`` (step 1/λ).
+        step_rule: ``"fixed"`` (step 1/λ) or ``"trust_region"`` (step √(2δ/gᵀF^†g); as
+            gᵀF^†g → 0 at convergence this is a policy-iteration step, which the exact
+            direction makes safe: see :func:`trust_region_step_size`).
         delta: trust-region radius δ for ``"trust_region"``.
         lam: the fixed rule's λ (step η = 1/λ).
-        damping: Tikhonov damping of the solve (F is singular along per-state constants).
+        solver: ``"closed_form"`` (exact pseudo-inverse, no damping) or ``"dense"`` (damped
+            block solve, the approximation deep solvers make).
+        damping: Tikhonov damping of the ``dense`` solve (must be > 0 there).
         fisher_measure: ``"rho"`` (the seed's F, weighted by ρ) or ``"d"`` (Agarwal et al.,
             weighted by (1−γ)ρ; the same η then moves 1/(1−γ) further).
     """
@@ -232,16 +283,16 @@ class NPG:
     step_rule: Literal["trust_region", "fixed"] = "fixed"
     delta: float = 0.1
     lam: float = 0.1
+    solver: Literal["closed_form", "dense"] = "closed_form"
     damping: float = 1e-10
     fisher_measure: Literal["rho", "d"] = "rho"
     name: ClassVar[str] = "npg"
 
     def __post_init__(self) -> None:
-        check_choice("NPG", "step_rule", self.step_rule, ["trust_region", "fixed"])
+        coerce_fields(self)
         check_range("NPG", "delta", self.delta, 0.0)
         check_range("NPG", "lam", self.lam, 0.0)
-        check_range("NPG", "damping", self.damping, 0.0, low_open=False)
-        check_choice("NPG", "fisher_measure", self.fisher_measure, ["rho", "d"])
+        _check_damping("NPG", self.solver, self.damping)
 
     def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
         return AlgoState(theta)
@@ -254,13 +305,25 @@ class NPG:
         pi = softmax(th)
         g = formula1(ev.rho, pi, ev.Q)
         weight = 1.0 if self.fisher_measure == "rho" else 1.0 - mdp.gamma
-        d = natural_direction(weight * fisher_blocks(ev.rho, pi), g, self.damping)
+        blocks = weight * fisher_blocks(ev.rho, pi)
+        d = natural_direction(blocks, g, ev.A / weight, self.solver, self.damping)
         if self.step_rule == "trust_region":
             step = float(trust_region_step_size(g, d, self.delta))
         else:
             step = 1.0 / self.lam
         new = _normalise(th - step * d)
         return AlgoState(new), StepInfo(step, _step_kl(ev, th, new))
+
+
+def _check_damping(owner: str, solver: str, damping: float) -> None:
+    check_range(owner, "damping", damping, 0.0, low_open=False)
+    if solver == "dense" and damping <= 0:
+        raise ConfigError(
+            owner,
+            "damping",
+            "must be > 0 with solver='dense' (F is singular along per-state constants); "
+            "solver='closed_form' is the exact pseudo-inverse and needs none",
+        )
 
 
 @jax.jit
@@ -282,19 +345,28 @@ class TRPO:
 
     A candidate is accepted iff ``KL^ρ(π_k, π) ≤ δ`` and the surrogate L improves; if none
     of ``max_backtracks`` candidates is accepted, θ_k is kept (Schulman et al. 2015, App. C).
+
+    Sign and return-value notes against the seed's text: the seed's §5.2 bound reads
+    ``L − C·KL^max`` (reward form); in cost form it is ``f(π̃) ≤ L_π(π̃) + C·KL^max(π, π̃)``
+    (tested, Schulman et al. 2015 Thm 1). the seed's line search returns "the
+    last" step tried when none is accepted; we return θ_k (Schulman et al.'s choice, and
+    the only one that keeps the monotone-improvement guarantee). The improvement tested is
+    that of the surrogate L in cost form (lower is better), i.e. ``L(π) < L(π_k)``.
     """
 
     delta: float = 0.05
     backtrack_coef: float = 0.8
     max_backtracks: int = 15
+    solver: Literal["closed_form", "dense"] = "closed_form"
     damping: float = 1e-10
     name: ClassVar[str] = "trpo"
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         check_range("TRPO", "delta", self.delta, 0.0)
         check_range("TRPO", "backtrack_coef", self.backtrack_coef, 0.0, 1.0)
         check_int("TRPO", "max_backtracks", self.max_backtracks, 1)
-        check_range("TRPO", "damping", self.damping, 0.0, low_open=False)
+        _check_damping("TRPO", self.solver, self.damping)
 
     def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
         return AlgoState(theta)
@@ -306,7 +378,7 @@ class TRPO:
         th = jnp.asarray(state.theta)
         pi = softmax(th)
         g = formula1(ev.rho, pi, ev.Q)
-        d = natural_direction(fisher_blocks(ev.rho, pi), g, self.damping)
+        d = natural_direction(fisher_blocks(ev.rho, pi), g, ev.A, self.solver, self.damping)
         D = trust_region_step_size(g, d, self.delta)
         fractions = self.backtrack_coef ** jnp.arange(self.max_backtracks, dtype=th.dtype)
         kls, improve = _line_search_trials(th, -D * d, fractions, ev.rho, ev.A)
@@ -334,6 +406,7 @@ class PPOClip:
     name: ClassVar[str] = "ppo"
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         check_range("PPOClip", "clip_eps", self.clip_eps, 0.0, 1.0)
         check_range("PPOClip", "lr", self.lr, 0.0)
         check_int("PPOClip", "epochs", self.epochs, 1)
@@ -379,6 +452,7 @@ class PPOKL:
     name: ClassVar[str] = "ppo_kl"
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         check_range("PPOKL", "target_kl", self.target_kl, 0.0)
         check_range("PPOKL", "beta_init", self.beta_init, 0.0)
         check_range("PPOKL", "lr", self.lr, 0.0)
@@ -411,28 +485,41 @@ class MDPO:
     """On-policy MDPO (§8.2; Tomar, Shani, Efroni, Ghavamzadeh 2020) on the simplex.
 
     ``π_{k+1} = argmin_π E_{s∼ρ_k}[⟨π, A_k⟩ + KL(π ‖ π_k)/t_k]`` has the closed form
-    ``π ∝ π_k exp(−t_k A_k)`` (policy mirror descent, Lan 2021). ``schedule="constant"``
-    keeps t_k = t (O(1/k)); ``"geometric"`` uses t_k = t/γ^k, capped at ``t_max``, which
-    converges linearly (Xiao 2022, Thm 10: η_{k+1} ≥ η_k/γ).
+    ``π ∝ π_k exp(−t_k A_k)`` (policy mirror descent, Lan 2021). The seed writes the MDPO
+    objective as argmin{L − β KL}; with L a cost the proximity term must be *added*
+    (``+ KL/t_k``), which is what is solved here.
+
+    Schedules (see :mod:`policyopt.schedules`; the two named ones anneal in opposite
+    directions and are different algorithms):
+
+    * ``"geometric"`` (default here): policy mirror descent's t_k = t/γ^k capped at
+      ``t_max`` (Xiao 2022, Thm 10: η_{k+1} ≥ η_k/γ ⇒ linear convergence);
+    * ``"linear"``: the MDPO paper's t_k = max(t(1 − k/K), t_min) over K = ``horizon``
+      iterations (the deep level's default);
+    * ``"constant"``: t_k = t (O(1/k)).
     """
 
     t: float = 1.0
-    schedule: Literal["constant", "geometric"] = "geometric"
+    schedule: Literal["geometric", "linear", "constant"] = "geometric"
     t_max: float = 1e6
+    t_min: float = 0.01
+    horizon: int = 100
     name: ClassVar[str] = "mdpo"
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         check_range("MDPO", "t", self.t, 0.0)
-        check_choice("MDPO", "schedule", self.schedule, ["constant", "geometric"])
         check_range("MDPO", "t_max", self.t_max, 0.0)
+        check_range("MDPO", "t_min", self.t_min, 0.0)
+        check_int("MDPO", "horizon", self.horizon, 1)
 
     def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
         return AlgoState(theta)
 
     def step_size(self, k: int, gamma: float) -> float:
-        if self.schedule == "constant":
-            return self.t
-        return min(self.t * math.exp(-k * math.log(gamma)), self.t_max)
+        return float(
+            mirror_step_size(self.schedule, k, self.horizon, gamma, self.t, self.t_min, self.t_max)
+        )
 
     @x64
     def step(
@@ -452,18 +539,20 @@ class AdaptiveTRPO:
 
         π_{k+1}(·|s) ∝ π_k(·|s) · exp(−t_k (q_λ^{π_k}(s,·) + λ log π_k(·|s)))
 
-    Step sizes: unregularised (λ = 0) ``t_k = c·(1−γ)/(C_max √(k+1))`` (rate Õ(1/√k));
-    regularised (λ > 0) ``t_k = c/(λ(k+2))`` (rate Õ(1/k)); ``c = step_scale`` (1 is the
-    theorem's choice; λ t_k is capped at 1). With c = 1 the unregularised step starts at
-    (1−γ)/C_max and barely moves FrozenLake in 300 iterations (f − f* still 0.5), so the
-    default c = 1000 keeps the theorem's 1/√k decay at a useful scale.
+    Step sizes (:func:`policyopt.schedules.shani`, c = ``step_scale``, default 1, the
+    theorem's): regularised (λ > 0) ``t_k = c/(λ(k+2))`` (rate Õ(1/k)); unregularised
+    ``t_k = c·(1−γ)/(C_max √(k+1))`` (rate Õ(1/√k)), C_max = max |cost|. λ t_k is capped at
+    1 (soft policy iteration), which only binds for c > 2. The unregularised rule moves
+    slowly by design (FrozenLake: f − f* ≈ 0.5 after 300 iterations); raise ``step_scale``
+    to trade the theorem's constant for speed.
     """
 
     lam: float = 0.0
-    step_scale: float = 1000.0
+    step_scale: float = 1.0
     name: ClassVar[str] = "adaptive_trpo"
 
     def __post_init__(self) -> None:
+        coerce_fields(self)
         check_range("AdaptiveTRPO", "lam", self.lam, 0.0, low_open=False)
         check_range("AdaptiveTRPO", "step_scale", self.step_scale, 0.0)
 
@@ -471,10 +560,10 @@ class AdaptiveTRPO:
         return AlgoState(theta)
 
     def step_size(self, k: int, mdp: TabularMDP) -> float:
-        if self.lam > 0:
-            return min(self.step_scale / (self.lam * (k + 2)), 1.0 / self.lam)
         c_max = max(float(np.abs(mdp.cost).max()), 1e-12)
-        return self.step_scale * (1 - mdp.gamma) / (c_max * math.sqrt(k + 1))
+        with jax.enable_x64(True):
+            t_k = float(shani(k, self.lam, self.step_scale, c_max / (1 - mdp.gamma)))
+        return min(t_k, 1.0 / self.lam) if self.lam > 0 else t_k
 
     @x64
     def step(

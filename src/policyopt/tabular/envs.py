@@ -62,17 +62,19 @@ def chain(n_states: int = 10, gamma: float = 0.95, slip: float = 0.0) -> Tabular
     ``slip`` an action does the other's transition. Starts in state 0. Softmax PG spends a long
     plateau here (cf. Li et al. 2021), NPG does not.
     """
+    # Rewards belong to the transition taken, not to the action asked for: "back" earns 0.2,
+    # "forward" earns 1 in the last state and 0 elsewhere, whichever action produced it.
     P = np.zeros((n_states, 2, n_states))
     reward = np.zeros((n_states, 2))
     for s in range(n_states):
         nxt = min(s + 1, n_states - 1)
+        forward_reward = 1.0 if s == n_states - 1 else 0.0
         P[s, 0, 0] += 1 - slip
         P[s, 0, nxt] += slip
         P[s, 1, nxt] += 1 - slip
         P[s, 1, 0] += slip
-        reward[s, 0] = 0.2 * (1 - slip)
-        reward[s, 1] = 0.2 * slip
-    reward[n_states - 1, 1] += 1.0 * (1 - slip)
+        reward[s, 0] = (1 - slip) * 0.2 + slip * forward_reward
+        reward[s, 1] = (1 - slip) * forward_reward + slip * 0.2
     mu = np.zeros(n_states)
     mu[0] = 1.0
     return TabularMDP.from_reward(P, reward, gamma, mu, name=f"chain-{n_states}")

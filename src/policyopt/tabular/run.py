@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from policyopt.atomic import atomic_path
 from policyopt.errors import check_int
 from policyopt.tabular.algorithms import TabularAlgorithm
 from policyopt.tabular.exact import Optimum, evaluate, optimal, softmax_np
@@ -102,7 +102,7 @@ def run(
 
 
 def write_csv(history: History, path: str | os.PathLike[str]) -> Path:
-    """Write one history as CSV atomically (temporary file + rename)."""
+    """Write one history as CSV atomically (:mod:`policyopt.atomic`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cols = [
@@ -115,9 +115,7 @@ def write_csv(history: History, path: str | os.PathLike[str]) -> Path:
         "accepted",
         *sorted(history.extra),
     ]
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, delete=False, suffix=".tmp", newline=""
-    ) as tmp:
+    with atomic_path(path) as tmp_path, open(tmp_path, "x", newline="") as tmp:
         writer = csv.writer(tmp)
         writer.writerow(cols)
         for k in range(len(history.f)):
@@ -134,5 +132,4 @@ def write_csv(history: History, path: str | os.PathLike[str]) -> Path:
             writer.writerow(
                 [repr(float(x)) if isinstance(x, float | np.floating) else x for x in row]
             )
-    os.replace(tmp.name, path)
     return path
