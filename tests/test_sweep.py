@@ -106,3 +106,25 @@ def test_host_trials_run_in_a_process_pool(tmp_path: Path) -> None:
     ]
     assert [c["learning_rate"] for c in cfgs] == [3e-4, 1e-3]
     assert all(c["run"]["level"] == "host" for c in cfgs)
+
+
+def test_an_existing_sweep_is_refused_before_any_trial_unless_overwritten(
+    tmp_path: Path,
+) -> None:
+    from policyopt.experiments.rundir import RunExistsError
+
+    spec = _spec(tmp_path, seeds=1, params={"learning_rate": [3e-4, 1e-3]})
+    first = run_sweep(spec, log=lambda *_: None)
+    assert [t["status"] for t in first["trials"]] == ["ok", "ok"]
+    stale = tmp_path / "s" / "ppo-CartPole-v1-999"
+    (stale / "checkpoints").mkdir(parents=True)  # a trial of an older, larger sweep
+    mtime = (tmp_path / "s" / "sweep.json").stat().st_mtime_ns
+    with pytest.raises(RunExistsError, match=r"already holds a sweep.*--overwrite"):
+        run_sweep(spec, log=lambda *_: None)
+    assert (tmp_path / "s" / "sweep.json").stat().st_mtime_ns == mtime  # untouched
+    again = run_sweep(spec, log=lambda *_: None, overwrite=True)
+    assert [t["status"] for t in again["trials"]] == ["ok", "ok"]
+    assert not stale.exists()  # results of two sweeps never mix
+    (tmp_path / "s" / "notes.txt").write_text("mine")
+    with pytest.raises(RunExistsError, match="not something a sweep writes"):
+        run_sweep(spec, log=lambda *_: None, overwrite=True)

@@ -22,32 +22,38 @@ if not _os.environ.get("POLICYOPT_KEEP_XLA_FLAGS"):
 
 __version__ = "0.1.0"
 
-from policyopt.agent import Agent  # noqa: E402
-from policyopt.configs import CONFIGS, hparams, make_config  # noqa: E402
-from policyopt.errors import ConfigError  # noqa: E402
-from policyopt.experiments import RunSpec, resume_run, train_run  # noqa: E402
-from policyopt.faults import (  # noqa: E402
-    EnvError,
-    EnvTimeoutError,
-    NonFiniteError,
-    TrainingError,
-)
-from policyopt.train import make_train, run_train  # noqa: E402
+# The public API is loaded on first use (PEP 562), so ``import policyopt`` and the CLI's
+# ``--help`` do not pay for JAX, Gymnasium, EnvPool, matplotlib, TensorBoard, Ray or torch;
+# each is imported by the command or object that needs it.
+_LAZY = {
+    "Agent": "policyopt.agent",
+    "CONFIGS": "policyopt.configs",
+    "hparams": "policyopt.configs",
+    "make_config": "policyopt.configs",
+    "ConfigError": "policyopt.errors",
+    "RunSpec": "policyopt.experiments",
+    "resume_run": "policyopt.experiments",
+    "train_run": "policyopt.experiments",
+    "EnvError": "policyopt.faults",
+    "EnvTimeoutError": "policyopt.faults",
+    "NonFiniteError": "policyopt.faults",
+    "TrainingError": "policyopt.faults",
+    "make_train": "policyopt.train",
+    "run_train": "policyopt.train",
+}
 
-__all__ = [
-    "CONFIGS",
-    "Agent",
-    "ConfigError",
-    "EnvError",
-    "EnvTimeoutError",
-    "NonFiniteError",
-    "RunSpec",
-    "TrainingError",
-    "__version__",
-    "hparams",
-    "make_config",
-    "make_train",
-    "resume_run",
-    "run_train",
-    "train_run",
-]
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'policyopt' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

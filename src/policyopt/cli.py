@@ -6,7 +6,6 @@ import ast
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -99,7 +98,10 @@ def tabular(
       policyopt tabular --mdp chain --algos pg,npg --iters 500 --set pg.eta=1.0
     """
     from policyopt import tabular as T
+    from policyopt.compile_cache import enable_compilation_cache
     from policyopt.plots import plot_tabular
+
+    enable_compilation_cache()
 
     try:
         names = [a.strip() for a in algos.split(",") if a.strip()]
@@ -254,14 +256,31 @@ def train(
             step_timeout=step_timeout,
         )
         cfg = spec.config()  # every bad argument fails here or in train_run's checks
-        if spec.resolved_level() == "compiled":
-            with console.status(
-                f"compiling and training {algo} on {env} "
-                f"({seeds} seed(s) vmapped, {cfg.num_updates} updates)…"
-            ):
-                summary = train_run(spec, run_dir, overwrite=overwrite)
-        else:
-            summary = train_run(spec, run_dir, progress=progress, overwrite=overwrite)
+        status = console.status(
+            f"compiling and training {algo} on {env} "
+            f"({seeds} seed(s) vmapped, {cfg.num_updates} updates)…"
+        )
+
+        def result_first(summary: dict[str, Any]) -> None:
+            """Print the result as soon as it is on disk; then show what is still written."""
+            _report(run_dir, summary)
+            status.update("writing checkpoints, TensorBoard events and figures…")
+            status.start()
+
+        compiled = spec.resolved_level() == "compiled"
+        if compiled:
+            status.start()
+        try:
+            train_run(
+                spec,
+                run_dir,
+                progress=progress and not compiled,
+                overwrite=overwrite,
+                on_result=result_first,
+            )
+        finally:
+            status.stop()
+        return
     except TrainingError as err:
         _fail_run(err, run_dir)
     except (ConfigError, ValueError, TypeError) as err:
@@ -272,7 +291,6 @@ def train(
             f"policyopt train --resume {run_dir}"
         )
         raise typer.Exit(code=130) from None
-    _report(run_dir, summary)
 
 
 def _fail_run(err: Exception, run_dir: Path) -> None:
@@ -323,6 +341,8 @@ def eval_(
 
       policyopt eval runs/trpo-CartPole-v1 --video out/trpo.gif
     """
+    import numpy as np
+
     from policyopt.agent import Agent
 
     try:
@@ -442,6 +462,9 @@ def sweep(
         str | None, typer.Option(help="Ray cluster address (default: start a local Ray)")
     ] = None,
     workers: Annotated[int, typer.Option(help="local: processes for host-env trials")] = 1,
+    overwrite: Annotated[
+        bool, typer.Option(help="replace an existing sweep directory of the same name")
+    ] = False,
 ) -> None:
     """Grid or random search over recipes × envs × seeds × hyperparameters.
 
@@ -457,7 +480,9 @@ def sweep(
     from policyopt.experiments.sweep import load_sweep, run_sweep
 
     try:
-        result = run_sweep(load_sweep(spec), executor, address, workers, log=console.print)
+        result = run_sweep(
+            load_sweep(spec), executor, address, workers, log=console.print, overwrite=overwrite
+        )
     except (ConfigError, ValueError) as err:
         _fail(err)
     failed = [t["trial"] for t in result["trials"] if t["status"] == "failed"]
@@ -534,6 +559,8 @@ def _plot_aggregate(runs: list[Path], out: Path) -> list[Path]:
     """Group runs by recipe and environment; scores = final evaluation return per seed,
     min–max normalised per environment over all runs shown (0 = worst, 1 = best seed)."""
     import json
+
+    import numpy as np
 
     from policyopt.plots import plot_aggregate
 

@@ -54,9 +54,14 @@ def save_run(
     eval_returns: np.ndarray,
     timing: dict[str, float],
     run_info: dict[str, Any] | None = None,
+    tensorboard: bool = True,
 ) -> Path:
     """Write ``config.json``, ``metrics.csv`` (one row per seed × update), ``summary.json``
     and TensorBoard event files (``tb/seed_<k>/``, x-axis: environment steps).
+
+    ``tensorboard=False`` leaves the event files to a later :func:`write_tensorboard` call
+    (the CLI prints the result first: importing tensorboardX and writing events is the
+    slowest part of saving).
 
     ``metrics[name]`` has shape ``[seeds, updates]``; ``eval_returns`` ``[seeds, episodes]``.
     ``run_info`` (seeds, base seed, backend, …) is stored in ``config.json`` under ``"run"``.
@@ -84,7 +89,8 @@ def save_run(
     # JSON has no NaN: a non-finite number is written as null, never as a bare ``NaN``.
     text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
     atomic_write_text(out / "summary.json", text + "\n")
-    write_tensorboard(out / "tb", metrics)
+    if tensorboard:
+        write_tensorboard(out / "tb", metrics)
     return out
 
 
@@ -94,7 +100,9 @@ def write_tensorboard(tb_dir: str | os.PathLike[str], metrics: dict[str, np.ndar
     Written into a temporary directory and renamed into place, so an interrupted write never
     leaves a half-written event file where TensorBoard looks.
     """
-    from tensorboardX import SummaryWriter
+    from policyopt.imports import import_tensorboardx
+
+    SummaryWriter = import_tensorboardx().SummaryWriter
 
     tb_dir = Path(tb_dir)
     tb_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -123,11 +123,10 @@ def envpool_ids() -> frozenset[str]:
     return frozenset(envpool.list_all_envs())
 
 
-@functools.cache
 def _gymnax_ids() -> frozenset[str]:
-    import gymnax
+    from policyopt.env_ids import gymnax_ids
 
-    return frozenset(gymnax.registered_envs)
+    return gymnax_ids()
 
 
 ENVPOOL_MIN_ENVS = 8

@@ -76,7 +76,9 @@ class JaxEnv:
 
 def make_jax_env(env_id: str, **env_params: Any) -> JaxEnv:
     """Build a gymnax environment; unknown ids get the closest registered names."""
-    import gymnax
+    from policyopt.imports import import_gymnax
+
+    gymnax = import_gymnax()
 
     if env_id not in gymnax.registered_envs:
         raise ConfigError(

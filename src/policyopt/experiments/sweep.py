@@ -31,6 +31,7 @@ import concurrent.futures as cf
 import itertools
 import json
 import multiprocessing
+import shutil
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from policyopt.errors import ConfigError, check_choice, check_int
+from policyopt.experiments.rundir import RUN_MARKERS, RunExistsError, prepare_run_dir
 from policyopt.experiments.training import RunSpec, train_run
 from policyopt.runs import atomic_write_text, json_safe
 
@@ -206,13 +208,19 @@ def run_sweep(
     address: str | None = None,
     workers: int = 1,
     log: Any = print,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
-    """Run every trial; write ``<runs_dir>/<name>/sweep.json``; return it."""
+    """Run every trial; write ``<runs_dir>/<name>/sweep.json``; return it.
+
+    An existing sweep directory is refused before any trial starts unless ``overwrite``,
+    which clears it first (its trial run directories and sweep.json), so results of two
+    sweeps never mix.
+    """
     check_choice("sweep", "--executor", executor, EXECUTORS)
     check_int("sweep", "--workers", workers, 1)
     trials = make_trials(sweep)
     out = Path(sweep.runs_dir) / sweep.name
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_sweep_dir(out, overwrite)
     log(f"sweep {sweep.name}: {len(trials)} trials × {sweep.seeds} seeds ({executor})")
     if executor == "ray":
         results = _run_ray(trials, str(out), address)
@@ -231,6 +239,36 @@ def run_sweep(
     text = json.dumps(result, indent=2, default=float, allow_nan=False)  # NaN is written null
     atomic_write_text(out / "sweep.json", text + "\n")
     return result
+
+
+def prepare_sweep_dir(out: Path, overwrite: bool) -> None:
+    """Refuse a sweep directory that holds results unless ``overwrite``; then clear it.
+
+    Only what a sweep writes is removed (``sweep.json`` and run directories, each cleared
+    by :func:`~policyopt.experiments.rundir.prepare_run_dir`, which refuses anything else).
+    """
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    if entries and not overwrite:
+        raise RunExistsError(
+            f"{out} already holds a sweep ({len(entries)} entries); pick another name or "
+            "replace it with --overwrite"
+        )
+    foreign = [e for e in entries if e.name != "sweep.json" and not _is_run_dir(e)]
+    if foreign:  # checked before anything is deleted
+        raise RunExistsError(
+            f"{foreign[0]} is not something a sweep writes; refusing to clear {out}"
+        )
+    for entry in entries:
+        if entry.name == "sweep.json":
+            entry.unlink()
+        else:
+            prepare_run_dir(entry, resume=False, overwrite=True)
+            shutil.rmtree(entry)  # now holds only what prepare_run_dir left (its lock)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _is_run_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and any((path / m).exists() for m in RUN_MARKERS)
 
 
 def _run_local(trials: list[Trial], out: str, workers: int) -> list[dict[str, Any]]:

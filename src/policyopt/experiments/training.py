@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from policyopt.faults import (
     raise_if_nonfinite,
 )
 from policyopt.presets import preset
-from policyopt.runs import json_safe, metrics_from_histories, save_run
+from policyopt.runs import json_safe, metrics_from_histories, save_run, write_tensorboard
 
 __all__ = ["LEVELS", "ResumeMismatchError", "RunSpec", "resume_run", "train_run"]
 
@@ -116,9 +117,9 @@ class RunSpec:
     def resolved_level(self) -> str:
         if self.level != "auto":
             return self.level
-        import gymnax
+        from policyopt.env_ids import is_gymnax_id  # no gymnax (JAX) import: a cached look-up
 
-        return "compiled" if self.env_id in gymnax.registered_envs else "host"
+        return "compiled" if is_gymnax_id(self.env_id) else "host"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -135,8 +136,15 @@ def train_run(
     progress: bool = False,
     resume: bool = False,
     overwrite: bool = False,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``spec`` into ``run_dir``; returns ``summary.json``'s contents.
+
+    The result files (``config.json``, ``metrics.csv``, ``summary.json``) are written first,
+    then ``on_result(summary)`` is called (the CLI prints its result line there), then the
+    slower artifacts: Agent checkpoints of a compiled run, TensorBoard events and figures.
+    The run directory stays locked until all are written; an interrupt during the artifacts
+    loses none of the results (``policyopt plot`` redraws figures from ``metrics.csv``).
 
     Everything is validated (config, environment id, level) before any training starts and
     before the directory is touched. ``run_dir`` is then locked for the whole call
@@ -166,8 +174,8 @@ def train_run(
             check_resume(spec, cfg, level, run_dir)
         write_spec(run_dir, spec)  # first, so a run interrupted before any save can resume
         if level == "compiled":
-            return _train_compiled(cfg, spec, run_dir, info)
-        return _train_host(cfg, spec, run_dir, info, progress, resume)
+            return _train_compiled(cfg, spec, run_dir, info, on_result)
+        return _train_host(cfg, spec, run_dir, info, progress, resume, on_result)
 
 
 def _expected_identity(spec: RunSpec, cfg: BaseConfig, level: str, k: int) -> dict[str, Any]:
@@ -228,7 +236,11 @@ def _seed_index(ckpt: Path) -> int:
 
 
 def _train_compiled(
-    cfg: BaseConfig, spec: RunSpec, run_dir: Path, info: dict[str, Any]
+    cfg: BaseConfig,
+    spec: RunSpec,
+    run_dir: Path,
+    info: dict[str, Any],
+    on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     import jax
 
@@ -246,16 +258,27 @@ def _train_compiled(
     eval_returns = np.asarray(res.output.eval_returns)
     # A seed that hit a non-finite update froze there: its learner, evaluation and exported
     # checkpoint are those of its last good update; then the run fails, naming it.
-    save_run(run_dir, cfg, metrics, eval_returns, timing, info)
-    _export_compiled_agents(cfg, spec, run_dir, res.output.learner, metrics)
-    plot_run(run_dir, spec.algo, spec.env_id, metrics)
+    save_run(run_dir, cfg, metrics, eval_returns, timing, info, tensorboard=False)
     try:
         raise_if_nonfinite(metrics, spec.on_nan, spec.env_id, spec.seed)
         _check_eval(eval_returns, spec)
     except TrainingError as err:
+        _export_compiled_agents(cfg, spec, run_dir, res.output.learner, metrics)
+        write_artifacts(run_dir, spec, metrics)
         record_failure(run_dir, err)
         raise
-    return json.loads((run_dir / "summary.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    if on_result is not None:
+        on_result(summary)
+    _export_compiled_agents(cfg, spec, run_dir, res.output.learner, metrics)
+    write_artifacts(run_dir, spec, metrics)
+    return summary
+
+
+def write_artifacts(run_dir: Path, spec: RunSpec, metrics: dict[str, Any]) -> None:
+    """TensorBoard events and figures of a run whose results are already on disk."""
+    write_tensorboard(run_dir / "tb", metrics)
+    plot_run(run_dir, spec.algo, spec.env_id, metrics)
 
 
 def _check_eval(eval_returns: np.ndarray, spec: RunSpec) -> None:
@@ -312,6 +335,7 @@ def _train_host(
     info: dict[str, Any],
     progress: bool,
     resume: bool,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     from policyopt.agent import Agent
 
@@ -346,9 +370,12 @@ def _train_host(
     metrics = metrics_from_histories(histories)
     steps = cfg.num_updates * cfg.rollout_size * spec.seeds
     timing = {"run_seconds": seconds, "steps_per_second": steps / max(seconds, 1e-9)}
-    save_run(run_dir, cfg, metrics, np.stack(evals), timing, info)
-    plot_run(run_dir, spec.algo, spec.env_id, metrics)
-    return json.loads((run_dir / "summary.json").read_text())
+    save_run(run_dir, cfg, metrics, np.stack(evals), timing, info, tensorboard=False)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    if on_result is not None:
+        on_result(summary)
+    write_artifacts(run_dir, spec, metrics)
+    return summary
 
 
 def plot_run(run_dir: Path, algo: str, env: str, metrics: dict[str, Any]) -> None:

@@ -152,6 +152,7 @@ def trust_region_step_size(g: jax.Array, d: jax.Array, delta: float) -> jax.Arra
     return jnp.sqrt(2.0 * delta / jnp.maximum(jnp.vdot(g, d), 1e-300))
 
 
+@jax.jit
 def mirror_step(log_pi_k: jax.Array, scores: jax.Array, step: float | jax.Array) -> jax.Array:
     """Normalised logits of ``π ∝ π_k · exp(−step · scores)``, the KL-proximal (mirror) step.
 
@@ -176,6 +177,7 @@ def npg_closed_form(
         )
 
 
+@jax.jit
 def _normalise(theta: jax.Array) -> jax.Array:
     # Logits are defined up to a per-state constant; keep them centred (log π) so long runs
     # cannot drift to overflow.
@@ -201,6 +203,7 @@ def _adam_descent(loss_name: str, lr: float, steps: int) -> Any:
     return run, opt
 
 
+@jax.jit
 def _ratio(theta: jax.Array, pi_k: jax.Array) -> jax.Array:
     return softmax(theta) / pi_k
 
@@ -264,8 +267,10 @@ class NPG:
     descends (``−``), as its argmin formulation requires.
 
     With the exact direction (``solver="closed_form"``) a step of size η from π_k is exactly
-    ``π ∝ π_k · exp(−η A_k)`` for *any* η (Agarwal et al. 2021, Lemma 15 in cost form), so a
-    larger η is closer to policy iteration and never slower.
+    ``π ∝ π_k · exp(−η A_k)`` for *any* η (Agarwal et al. 2021, Lemma 15 in cost form). A
+    larger η gives a smaller convergence bound, but not always fewer iterations: as η → ∞,
+    ``log π_k = −η Σ_{j<k} A_j`` makes π_k greedy in the *cumulative* advantage, which is not
+    policy iteration (tests/test_tabular_algorithms.py keeps a counterexample).
 
     Attributes:
         step_rule: ``"fixed"`` (step 1/λ) or ``"trust_region"`` (step √(2δ/gᵀF^†g); as

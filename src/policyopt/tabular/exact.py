@@ -97,6 +97,7 @@ class Optimum(NamedTuple):
     f: jax.Array
 
 
+@jax.jit
 def softmax(theta: jax.Array) -> jax.Array:
     """``π_θ(a|s) ∝ exp θ[s, a]``."""
     return jax.nn.softmax(theta, axis=-1)
@@ -151,6 +152,7 @@ def policy_gradient_arrays(
     return formula1(ev.rho, pi, ev.Q)
 
 
+@jax.jit
 def formula1(rho: jax.Array, pi: jax.Array, Q: jax.Array) -> jax.Array:
     """``Σ_s ρ(s) Σ_a ∇_θ π(a|s) Q(s, a)`` for the softmax table, given ρ, π and Q."""
     eye = jnp.eye(pi.shape[1], dtype=pi.dtype)
@@ -191,16 +193,19 @@ def fisher_dense(blocks: jax.Array) -> jax.Array:
     return jax.scipy.linalg.block_diag(*list(blocks))
 
 
+@jax.jit
 def kl_per_state(p: jax.Array, q: jax.Array) -> jax.Array:
     """``KL(p(·|s) ‖ q(·|s))`` for every state."""
     return jnp.sum(rel_entr(p, q), axis=-1)
 
 
+@jax.jit
 def kl_rho(rho: jax.Array, p: jax.Array, q: jax.Array) -> jax.Array:
     """``KL^ρ(p, q) = Σ_s ρ(s) KL(p(·|s) ‖ q(·|s))`` (unnormalised ρ; see module doc)."""
     return rho @ kl_per_state(p, q)
 
 
+@jax.jit
 def kl_max(p: jax.Array, q: jax.Array) -> jax.Array:
     """``KL^max(p, q) = max_s KL(p(·|s) ‖ q(·|s))`` (the seed's §5.2)."""
     return jnp.max(kl_per_state(p, q))

@@ -1,0 +1,90 @@
+"""From Enter to prompt: the CLI's fixed costs, measured as a user sees them.
+
+Every command runs in a fresh process (``subprocess``), ``--repeats`` times; the median
+is reported. "cold" = an empty compilation cache (``POLICYOPT_CACHE_DIR`` pointing at a new
+directory, as on the first run after install); "warm" = a second run of the same command
+(the cache filled by a previous process). The peer is stable-baselines3 PPO on the same job
+(CartPole-v1, rl-zoo3 settings, 1e5 steps, then evaluation), also as a whole process.
+
+    python benchmarks/bench_cli.py [--repeats 5] [--no-sb3]
+
+Writes ``benchmarks/results/cli.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).with_name("policyopt")
+GOALS = {"help": 0.3, "train_warm": 3.0, "train_cold": 7.0, "tabular_frozenlake": 2.0}
+
+
+def _time(cmd: list[str], env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - t0
+
+
+def _median(cmds: list[list[str]], env: dict[str, str]) -> dict[str, float | list[float]]:
+    times = [_time(c, env) for c in cmds]
+    return {"median_s": statistics.median(times), "all_s": times}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--no-sb3", action="store_true")
+    args = parser.parse_args()
+    n = args.repeats
+    work = Path(tempfile.mkdtemp(prefix="bench_cli_"))
+    base = {**os.environ, "POLICYOPT_CACHE_DIR": str(work / "cache")}
+    train = [str(BIN), "train", "ppo", "CartPole-v1", "--runs-dir", str(work / "runs")]
+    res: dict[str, dict] = {}
+    res["help"] = _median([[str(BIN), "--help"]] * n, base)
+    print("help", res["help"]["median_s"], flush=True)
+    tab = [str(BIN), "tabular", "--mdp", "frozenlake", "--out", str(work / "tab")]
+    _time(tab, base)  # fills the cache, as any second run would find it
+    res["tabular_frozenlake"] = _median([tab] * n, base)
+    print("tabular", res["tabular_frozenlake"]["median_s"], flush=True)
+    _time([*train, "--name", "prime"], base)  # fills the cache
+    res["train_warm"] = _median([[*train, "--name", f"w{i}"] for i in range(n)], base)
+    print("warm", res["train_warm"]["median_s"], flush=True)
+    cold = []
+    for i in range(n):
+        env = {**base, "POLICYOPT_CACHE_DIR": str(work / f"cold{i}")}
+        cold.append(_time([*train, "--name", f"c{i}"], env))
+    res["train_cold"] = {"median_s": statistics.median(cold), "all_s": cold}
+    print("cold", res["train_cold"]["median_s"], flush=True)
+    if not args.no_sb3:
+        sb3 = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--only", "sb3_ppo"]
+        res["sb3_ppo_same_job"] = {"median_s": _time(sb3, base), "repeats": 1}
+        print("sb3", res["sb3_ppo_same_job"]["median_s"], flush=True)
+    for key, goal in GOALS.items():
+        res[key]["goal_s"] = goal
+        res[key]["met"] = res[key]["median_s"] <= goal
+    if "sb3_ppo_same_job" in res:
+        sb3_s = res["sb3_ppo_same_job"]["median_s"]
+        for key in ("train_warm", "train_cold"):
+            res[key]["ratio_to_sb3"] = res[key]["median_s"] / sb3_s
+    out = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "repeats": n,
+        "results": res,
+    }
+    path = ROOT / "benchmarks" / "results" / "cli.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Fixed costs of the CLI: what importing policyopt loads, and the result before the artifacts."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from policyopt.experiments import RunSpec, train_run
+
+HEAVY = ("jax", "jaxlib", "flax", "optax", "gymnasium", "gymnax", "envpool", "matplotlib",
+         "tensorboardX", "ray", "torch", "stable_baselines3", "scipy")  # fmt: skip
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    mods = json.loads(out.stdout.strip().splitlines()[-1])
+    return sorted({m.split(".")[0] for m in mods} & set(HEAVY))
+
+
+def test_import_policyopt_and_the_cli_load_no_heavy_module() -> None:
+    assert _loaded_after("import policyopt") == []
+    assert _loaded_after("import policyopt.cli") == []
+    assert _loaded_after("import policyopt; policyopt.__version__; policyopt.ConfigError") == []
+
+
+def test_the_public_api_still_resolves_lazily() -> None:
+    import policyopt
+
+    assert policyopt.Agent.__name__ == "Agent" and callable(policyopt.make_train)
+    assert set(policyopt.__all__) <= set(dir(policyopt))
+
+
+def test_choosing_the_level_does_not_import_gymnax() -> None:
+    code = (
+        "from policyopt.experiments.training import RunSpec\n"
+        "assert RunSpec('ppo', 'CartPole-v1').resolved_level() == 'compiled'\n"
+        "assert RunSpec('ppo', 'LunarLander-v3').resolved_level() == 'host'"
+    )
+    assert "gymnax" not in _loaded_after(code)
+
+
+def test_gymnax_ids_read_without_import_equal_gymnax_own_list() -> None:
+    import gymnax
+
+    from policyopt.env_ids import _builtin_ids
+
+    assert _builtin_ids() == frozenset(gymnax.registered_envs)
+
+
+def test_the_result_is_on_disk_and_reported_before_the_artifacts(tmp_path: Path) -> None:
+    seen = {}
+
+    def on_result(summary: dict) -> None:
+        seen["summary"] = summary
+        seen["files"] = sorted(p.name for p in (tmp_path / "r").iterdir())
+
+    spec = RunSpec("ppo", "CartPole-v1", steps=256, use_preset=False,
+                   overrides={"num_envs": 2, "num_steps": 64, "batch_size": 64, "n_epochs": 1})  # fmt: skip
+    summary = train_run(spec, tmp_path / "r", on_result=on_result)
+    assert seen["summary"] == summary
+    assert {"summary.json", "metrics.csv", "config.json"} <= set(seen["files"])
+    assert "tb" not in seen["files"] and "return.png" not in seen["files"]
+    after = {p.name for p in (tmp_path / "r").iterdir()}
+    assert {"tb", "return.png", "checkpoints"} <= after
