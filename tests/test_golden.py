@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 
-from golden_cases import ENVS, GOLDEN, RECIPES, compiled_case, tabular_case  # noqa: E402
+from golden_cases import ENVS, GOLDEN, RECIPES, compiled_case, tabular_case
 
 DATA = json.loads(GOLDEN.read_text())
 

@@ -57,8 +57,8 @@ def test_the_result_is_on_disk_and_reported_before_the_artifacts(tmp_path: Path)
         seen["summary"] = summary
         seen["files"] = sorted(p.name for p in (tmp_path / "r").iterdir())
 
-    spec = RunSpec("ppo", "CartPole-v1", steps=256, use_preset=False,
-                   overrides={"num_envs": 2, "num_steps": 64, "batch_size": 64, "n_epochs": 1})  # fmt: skip
+    small = {"num_envs": 2, "num_steps": 64, "batch_size": 64, "n_epochs": 1}
+    spec = RunSpec("ppo", "CartPole-v1", steps=256, use_preset=False, overrides=small)
     summary = train_run(spec, tmp_path / "r", on_result=on_result)
     assert seen["summary"] == summary
     assert {"summary.json", "metrics.csv", "config.json"} <= set(seen["files"])

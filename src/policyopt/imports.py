@@ -7,11 +7,11 @@ Two packages we depend on import, at module level, things policyopt never uses:
 * tensorboardX's writer imports torch whenever torch is installed, only to accept torch
   tensors: 1.9 s of every run that writes TensorBoard events (policyopt passes floats).
 
-:func:`import_gymnax` registers seaborn with :class:`importlib.util.LazyLoader` (the
-standard library's deferred import: the module loads for real on first attribute access,
-so gymnax's rendering still works). :func:`import_tensorboardx` hides torch for the
-duration of that one import when torch is not already loaded (tensorboardX then falls back
-to NumPy, which is what we give it); torch imports normally afterwards.
+:func:`import_gymnax` puts a deferred stand-in for seaborn in ``sys.modules`` (it imports
+the real module on its first attribute look-up, so gymnax's rendering still works).
+:func:`import_tensorboardx` hides torch for the duration of that one import when torch is
+not already loaded (tensorboardX then falls back to NumPy, which is what we give it); torch
+imports normally afterwards.
 """
 
 from __future__ import annotations
@@ -21,26 +21,41 @@ import importlib.util
 import sys
 from types import ModuleType
 
-__all__ = ["import_gymnax", "import_tensorboardx", "lazy_module"]
+__all__ = ["defer_import", "import_gymnax", "import_tensorboardx"]
 
 
-def lazy_module(name: str) -> ModuleType | None:
-    """Put a lazily loaded ``name`` into ``sys.modules`` (no-op if loaded or absent)."""
+class _Deferred(ModuleType):
+    """A stand-in for a module that is imported for real on its first attribute look-up.
+
+    (The standard library's ``LazyLoader`` does not defer a plain ``import name`` on Python
+    3.11: the import statement itself reads ``__spec__``, which triggers the load.)
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__spec__ = None
+
+    def __getattr__(self, attr: str) -> object:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        return getattr(real, attr)
+
+
+def defer_import(name: str) -> ModuleType | None:
+    """Put a deferred ``name`` into ``sys.modules`` (no-op if loaded or not installed)."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
+    if importlib.util.find_spec(name) is None:
         return None
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
+    module = _Deferred(name)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
     return module
 
 
 def import_gymnax() -> ModuleType:
     if "gymnax" not in sys.modules:
-        lazy_module("seaborn")
+        defer_import("seaborn")
     return importlib.import_module("gymnax")
 
 
