@@ -12,12 +12,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/policyopt tabular --mdp frozenlake --iters 200 --out out/tabular-frozenlake
-	$(VENV)/bin/policyopt tabular --mdp chain --iters 300 --out out/tabular-chain
+	$(VENV)/bin/policyopt tabular --mdp frozenlake --iters 200 --out out/tabular-frozenlake --set adaptive_trpo.step_scale=1000
+	$(VENV)/bin/policyopt tabular --mdp chain --iters 300 --out out/tabular-chain --set adaptive_trpo.step_scale=1000
 	$(VENV)/bin/policyopt reproduce paper --budget quick --out out/paper
-	$(VENV)/bin/policyopt train ppo CartPole-v1 --seeds 4
-	$(VENV)/bin/policyopt train trpo CartPole-v1 --seeds 4
-	$(VENV)/bin/policyopt train npg CartPole-v1 --seeds 4
+	$(VENV)/bin/policyopt train ppo CartPole-v1 --seeds 4 --overwrite
+	$(VENV)/bin/policyopt train trpo CartPole-v1 --seeds 4 --overwrite
+	$(VENV)/bin/policyopt train npg CartPole-v1 --seeds 4 --overwrite
 	$(VENV)/bin/policyopt plot runs/ppo-CartPole-v1 runs/trpo-CartPole-v1 runs/npg-CartPole-v1 --out out/cartpole
 	@echo "figures: out/paper/figure*.png + out/paper/report.md, out/tabular-*/suboptimality.png, out/cartpole.png; runs: runs/"
 

@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=30, deadline=None)
@@ -53,3 +54,27 @@ for _id, _cls, _kw in (
 ):
     if _id not in gym.registry:
         gym.register(_id, entry_point=_cls, **_kw)
+
+
+@pytest.fixture
+def interrupt_update(monkeypatch):
+    """``interrupt_update(n)``: the host loop's n-th update (counted over every seed of the
+    test) raises KeyboardInterrupt, as a Ctrl-C would; returns ``restore()``, which puts the
+    real update back so the run can be resumed."""
+    from policyopt.host import HostTrainer
+
+    original = HostTrainer.run_update
+
+    def arm(n: int):
+        calls = {"n": 0}
+
+        def interrupted(self, state):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise KeyboardInterrupt
+            return original(self, state)
+
+        monkeypatch.setattr(HostTrainer, "run_update", interrupted)
+        return lambda: monkeypatch.setattr(HostTrainer, "run_update", original)
+
+    return arm

@@ -61,26 +61,16 @@ def test_host_run_layout_tensorboard_eval_and_video(tmp_path: Path) -> None:
 
 
 def test_interrupted_host_run_resumes_to_the_uninterrupted_numbers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, interrupt_update
 ) -> None:
     small = {"num_envs": 2, "num_steps": 32, "batch_size": 32, "n_epochs": 2}
     spec = RunSpec("ppo", "CartPole-v1", seeds=2, steps=64 * 6, overrides=small,
                    checkpoint_every=2, level="host")  # fmt: skip
     full = train_run(spec, tmp_path / "full")
-    from policyopt.host import HostTrainer
-
-    original, calls = HostTrainer.run_update, {"n": 0}
-
-    def flaky(self, state):  # Ctrl-C during the second seed's 4th update
-        calls["n"] += 1
-        if calls["n"] == 6 + 4:
-            raise KeyboardInterrupt
-        return original(self, state)
-
-    monkeypatch.setattr(HostTrainer, "run_update", flaky)
+    restore = interrupt_update(6 + 4)  # Ctrl-C during the second seed's 4th update
     with pytest.raises(KeyboardInterrupt):
         train_run(spec, tmp_path / "cut")
-    monkeypatch.setattr(HostTrainer, "run_update", original)
+    restore()
     resumed = resume_run(tmp_path / "cut")
     assert resumed["eval_mean_return_per_seed"] == full["eval_mean_return_per_seed"]
     a, b = load_metrics(tmp_path / "full"), load_metrics(tmp_path / "cut")

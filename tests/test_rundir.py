@@ -213,24 +213,14 @@ def test_resuming_a_finished_run_reports_the_whole_runs_timing(tmp_path: Path) -
 
 
 def test_an_interrupted_run_reports_the_time_of_both_parts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, interrupt_update
 ) -> None:
-    from policyopt.host import HostTrainer
-
     spec = RunSpec("ppo", "CartPole-v1", steps=64 * 4, overrides=TINY, use_preset=False,
                    level="host", checkpoint_every=2)  # fmt: skip
-    original, calls = HostTrainer.run_update, {"n": 0}
-
-    def interrupted(self, state):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return original(self, state)
-
-    monkeypatch.setattr(HostTrainer, "run_update", interrupted)
+    restore = interrupt_update(4)
     with pytest.raises(KeyboardInterrupt):
         train_run(spec, tmp_path / "r")
-    monkeypatch.setattr(HostTrainer, "run_update", original)
+    restore()
     meta, _ = read_checkpoint(tmp_path / "r" / "checkpoints" / "seed_0.ckpt")
     assert meta["update"] == 2 and meta["train_seconds"] > 0
     summary = resume_run(tmp_path / "r")

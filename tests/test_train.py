@@ -1,6 +1,8 @@
 """Compiled training: configs, compilation behaviour, vmap over seeds and hyperparameters."""
 
 import dataclasses
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -11,16 +13,9 @@ from policyopt.configs import CONFIGS, hparams, make_config
 from policyopt.errors import ConfigError
 from policyopt.train import make_train
 
-TINY = {"total_timesteps": 512, "num_envs": 4, "num_steps": 32, "eval_episodes": 2}
-TINY_ALGO = {
-    "ppo": {"batch_size": 64, "n_epochs": 2},
-    "ppo_kl": {"batch_size": 64, "n_epochs": 2},
-    "pg": {},
-    "npg": {"vf_batch_size": 64, "vf_epochs": 2},
-    "trpo": {"vf_batch_size": 64, "vf_epochs": 2},
-    "mdpo": {"vf_batch_size": 64, "vf_epochs": 2, "m": 2},
-    "adaptive_trpo": {"vf_batch_size": 64, "vf_epochs": 2, "m": 2},
-}
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+# The tiny configs of these tests are the golden cases' (one definition, tests/golden/).
+from golden_cases import TINY, TINY_ALGO
 
 
 def tiny(algo: str, **kw: object):
