@@ -6,6 +6,7 @@ naming the file and the field, or in exactly the arrays that were saved: never i
 wrong parameters, and never in an error ``policyopt eval`` does not catch.
 """
 
+import json
 import os
 import re
 import signal
@@ -24,7 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from policyopt.agent import Agent
-from policyopt.atomic import TMP_MARKER, atomic_write_text, clean_stale_temporaries
+from policyopt.atomic import HOST_TAG, TMP_MARKER, atomic_write_text, clean_stale_temporaries
 from policyopt.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from policyopt.errors import ConfigError
 
@@ -209,7 +210,7 @@ META_LIES = {
     "bool update": (_set("update", True), r"meta\.update: expected int, got True"),
     "update vs history": (_set("update", 3), r"meta\.history: 2 entries but meta\.update is 3"),
     "string seed": (_set("seed", "0"), r"meta\.seed: expected int"),
-    "negative seed": (_set("seed", -1), r"meta\.seed: must be >= 0"),
+    "negative seed": (_set("seed", -1), r"meta\.seed: must be in \[0, 4294967295\]"),
     "checkpoint_every 0": (
         _set("settings.checkpoint_every", 0),
         r"meta\.settings\.checkpoint_every: must be >= 1",
@@ -335,7 +336,7 @@ def test_a_kill_during_save_leaves_a_named_temporary_that_the_next_save_removes(
     assert proc.wait(timeout=120) == -signal.SIGKILL
     left = [p.name for p in tmp_path.iterdir()]
     assert len(left) == 1 and re.fullmatch(
-        rf"\.run\.ckpt\.policyopt-tmp-{proc.pid}-[0-9a-f]+", left[0]
+        rf"\.run\.ckpt\.policyopt-tmp-{proc.pid}@{HOST_TAG}-[0-9a-f]+", left[0]
     ), left
     assert not target.exists()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -352,6 +353,11 @@ def test_a_kill_during_save_leaves_a_named_temporary_that_the_next_save_removes(
     assert [p.name for p in clean_stale_temporaries(tmp_path)] == [
         f".other.json{TMP_MARKER}{live.pid}-abcd"
     ]
+    # Another machine's temporary (its pid means nothing here) is never removed.
+    foreign = tmp_path / f".x.json{TMP_MARKER}{live.pid}@0123abcd-ef01"
+    foreign.write_text("partial")
+    assert HOST_TAG != "0123abcd" and clean_stale_temporaries(tmp_path) == []
+    assert foreign.exists()
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
@@ -381,3 +387,20 @@ def test_there_is_one_atomic_writer() -> None:
         if f.name not in ("atomic.py", "runs.py") and "os.replace(" in text:
             offenders.append(f.name)
     assert offenders == []
+
+
+def test_huge_numbers_in_a_checkpoint_meta_are_checkpoint_errors(tmp_path: Path) -> None:
+    """A crafted meta with a 400-digit float field or a seed beyond 2³²−1 is refused as a
+    CheckpointError, never an OverflowError from deep inside."""
+    agent = Agent("ppo", "CartPole-v1", num_envs=2, num_steps=32, batch_size=32)
+    path = agent.save(tmp_path / "a.ckpt")
+    meta, state = read_checkpoint(path)
+    for field, value in (("config.learning_rate", 10**400), ("seed", 2**80)):
+        bad = json.loads(json.dumps(meta))
+        if field == "seed":
+            bad["seed"] = value
+        else:
+            bad["config"]["learning_rate"] = value
+        write_checkpoint(tmp_path / "bad.ckpt", bad, state)
+        with pytest.raises(CheckpointError):
+            Agent.load(tmp_path / "bad.ckpt")

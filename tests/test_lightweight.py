@@ -65,3 +65,25 @@ def test_the_result_is_on_disk_and_reported_before_the_artifacts(tmp_path: Path)
     assert "tb" not in seen["files"] and "return.png" not in seen["files"]
     after = {p.name for p in (tmp_path / "r").iterdir()}
     assert {"tb", "return.png", "checkpoints"} <= after
+
+
+def test_the_deferred_seaborn_keeps_find_spec_and_loads_on_use() -> None:
+    code = (
+        "import importlib.util, sys\n"
+        "from policyopt.imports import import_gymnax\n"
+        "import_gymnax()\n"
+        "assert importlib.util.find_spec('seaborn').name == 'seaborn'\n"
+        "assert type(sys.modules['seaborn']).__name__ == '_Deferred'\n"
+        "import seaborn\n"
+        "assert len(seaborn.color_palette('cubehelix', 3)) == 3\n"
+        "assert type(sys.modules['seaborn']).__name__ == 'module'"
+    )
+    assert "scipy" not in _loaded_after(code.split("import seaborn\n")[0])
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_metrics_without_the_guard_flag_nothing() -> None:
+    from policyopt.faults import good_updates, raise_if_nonfinite
+
+    raise_if_nonfinite({}, "raise")
+    assert good_updates({"time/total_timesteps": [[1, 2]]}, "raise").shape[0] == 1

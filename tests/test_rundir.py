@@ -228,3 +228,38 @@ def test_an_interrupted_run_reports_the_time_of_both_parts(
     meta, _ = read_checkpoint(tmp_path / "r" / "checkpoints" / "seed_0.ckpt")
     assert summary["run_seconds"] == meta["train_seconds"]
     assert summary["steps_per_second"] == pytest.approx(64 * 4 / meta["train_seconds"])
+
+
+def test_resume_may_change_run_time_choices_and_reads_older_spec_files(
+    tmp_path: Path, interrupt_update
+) -> None:
+    """``--on-nan``/``--step-timeout`` are run-time choices: a NaN stop advises
+    ``--on-nan skip``, so resuming with it must work; a spec.json written before those
+    fields existed resumes with their defaults."""
+    spec = RunSpec("ppo", "CartPole-v1", steps=64 * 4, overrides=TINY, use_preset=False,
+                   level="host", checkpoint_every=2)  # fmt: skip
+    restore = interrupt_update(3)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(spec, tmp_path / "r")
+    restore()
+    stored = json.loads((tmp_path / "r" / "spec.json").read_text())
+    for key in ("on_nan", "step_timeout"):
+        stored.pop(key)  # as an older policyopt wrote it
+    (tmp_path / "r" / "spec.json").write_text(json.dumps(stored))
+    summary = resume_run(tmp_path / "r", on_nan="skip")
+    assert summary["eval_mean_return"] > 0
+    assert json.loads((tmp_path / "r" / "spec.json").read_text())["on_nan"] == "skip"
+
+
+def test_sweep_overwrite_refuses_a_trial_that_is_being_written(tmp_path: Path) -> None:
+    from policyopt.experiments.rundir import lock_run_dir
+    from policyopt.experiments.sweep import SweepSpec, prepare_sweep_dir
+
+    trial = tmp_path / "s" / "ppo-CartPole-v1-000"
+    (trial / "checkpoints").mkdir(parents=True)
+    with lock_run_dir(trial), pytest.raises(RunLockedError, match=r"pid \d+"):
+        prepare_sweep_dir(tmp_path / "s", overwrite=True)
+    assert (trial / "checkpoints").exists()
+    for bad in ("", ".", "..", "a/b"):
+        with pytest.raises(ValueError, match=r"sweep\.name: must be a plain directory name"):
+            SweepSpec.from_dict({"name": bad, "algos": ["ppo"], "envs": ["CartPole-v1"]})

@@ -39,7 +39,7 @@ from policyopt.checkpoint import (
 )
 from policyopt.configs import make_config
 from policyopt.envs.host_env import make_host_env, resolve_backend
-from policyopt.errors import ConfigError, check_int
+from policyopt.errors import ConfigError, check_int, check_seed
 from policyopt.faults import check_on_nan
 from policyopt.host import HostState, HostTrainer, RunningMeanStd
 from policyopt.host_policy import HostPolicy
@@ -92,8 +92,7 @@ class Agent:
         hparams.setdefault(
             "total_timesteps", hparams.get("num_envs", 8) * hparams.get("num_steps", 128)
         )
-        check_int("Agent", "seed", seed, 0)
-        seed = int(seed)
+        seed = check_seed("Agent", "seed", seed)
         self.config = make_config(algo, env_id=env_id, **hparams)  # ConfigError before any env
         # unknown ids fail here, with suggestions, before any environment exists
         backend = resolve_backend(env_id, vectorization, self.config.num_envs, step_timeout)

@@ -20,7 +20,7 @@ from typing import Any
 
 from policyopt.checkpoint import CheckpointError
 from policyopt.configs import CONFIGS, make_config
-from policyopt.errors import ConfigError
+from policyopt.errors import MAX_SEED, ConfigError
 
 __all__ = [
     "AgentMeta",
@@ -152,8 +152,8 @@ def check_agent_meta(path: str | Path, meta: Mapping[str, Any]) -> AgentMeta:
         raise _bad(path, "algo", f"unknown recipe {algo!r}; valid: {', '.join(CONFIGS)}")
     env_id = _get(path, meta, "env_id", str)
     seed = _get(path, meta, "seed", int)
-    if seed < 0:
-        raise _bad(path, "seed", f"must be >= 0, got {seed}")
+    if not 0 <= seed <= MAX_SEED:
+        raise _bad(path, "seed", f"must be in [0, {MAX_SEED}], got {seed}")
     config = _get(path, meta, "config", dict)
     _check_config(path, algo, env_id, config)
     settings = _get(path, meta, "settings", dict)

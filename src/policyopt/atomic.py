@@ -4,23 +4,27 @@ Every file policyopt writes (checkpoints, run-directory JSON and CSV, figures, v
 through :func:`atomic_path`: the content is written to a temporary file next to the target,
 fsynced, renamed over the target with ``os.replace`` (atomic on POSIX and Windows) and the
 directory is fsynced so the rename itself survives a power cut. The temporary file is named
-``.<name>.policyopt-tmp-<pid>-<token>[<suffix>]``: recognisable as ours, hidden, and carrying
-the writer's pid, so a later write into the same directory removes the temporaries of writers
-that died mid-write (``kill -9`` during a save) instead of leaving ``tmpXXXX.tmp`` files
-forever. Temporaries of live processes are never touched.
+``.<name>.policyopt-tmp-<pid>@<host>-<token>[<suffix>]``: recognisable as ours, hidden, and
+carrying the writer's pid and a tag of its machine, so a later write into the same directory
+removes the temporaries of writers that died mid-write (``kill -9`` during a save) instead of
+leaving ``tmpXXXX.tmp`` files forever. Temporaries of live processes, and of other machines
+(whose pids say nothing here: NFS, containers), are never touched.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
+    "HOST_TAG",
     "TMP_MARKER",
     "atomic_path",
     "atomic_write_bytes",
@@ -31,7 +35,12 @@ __all__ = [
 ]
 
 TMP_MARKER = ".policyopt-tmp-"
-_TMP_RE = re.compile(r"^\..+\.policyopt-tmp-(?P<pid>\d+)-[0-9a-f]+(\.[A-Za-z0-9]+)?$")
+_TMP_RE = re.compile(
+    r"^\..+\.policyopt-tmp-(?P<pid>\d+)(@(?P<host>[0-9a-f]{8}))?-[0-9a-f]+(\.[A-Za-z0-9]+)?$"
+)
+#: This machine's tag in temporary names: a pid only says whether a writer is alive on the
+#: machine that wrote it (a directory on NFS or shared by containers has other machines' pids).
+HOST_TAG = hashlib.sha1(socket.gethostname().encode("utf-8")).hexdigest()[:8]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -57,8 +66,8 @@ def clean_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
         return removed
     for entry in entries:
         m = _TMP_RE.match(entry.name)
-        if m is None or _pid_alive(int(m["pid"])):
-            continue
+        if m is None or (m["host"] not in (None, HOST_TAG)) or _pid_alive(int(m["pid"])):
+            continue  # not ours, another machine's (cannot tell if alive), or alive
         with contextlib.suppress(FileNotFoundError):  # another cleaner got there first
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path)
@@ -72,7 +81,8 @@ def temp_sibling(path: str | os.PathLike[str], keep_suffix: bool = False) -> Pat
     """A fresh temporary name next to ``path`` that :func:`clean_stale_temporaries` knows."""
     path = Path(path)
     suffix = path.suffix if keep_suffix else ""
-    return path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}{suffix}")
+    token = f"{os.getpid()}@{HOST_TAG}-{secrets.token_hex(4)}"
+    return path.with_name(f".{path.name}{TMP_MARKER}{token}{suffix}")
 
 
 def fsync_dir(directory: str | os.PathLike[str]) -> None:

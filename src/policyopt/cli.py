@@ -186,12 +186,13 @@ def train(
     ] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar (host runs)")] = True,
     on_nan: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="raise: stop at the first update with a non-finite loss, gradient, parameter "
-            "or advantage (exit code 3); skip: reject such updates and go on"
+            help="raise (default): stop at the first update with a non-finite loss, gradient, "
+            "parameter or advantage (exit code 3); skip: reject such updates and go on. "
+            "With --resume: overrides the run's choice"
         ),
-    ] = "raise",
+    ] = None,
     step_timeout: Annotated[
         float | None,
         typer.Option(
@@ -229,7 +230,9 @@ def train(
         if overwrite:
             _fail(ConfigError("cli", "--overwrite", "cannot be combined with --resume"))
         try:
-            summary = resume_run(resume, progress=progress)
+            summary = resume_run(
+                resume, progress=progress, on_nan=on_nan, step_timeout=step_timeout
+            )
         except TrainingError as err:
             _fail_run(err, resume)
         except (ConfigError, ValueError) as err:
@@ -239,6 +242,7 @@ def train(
     if algo is None or env is None:
         _fail(ConfigError("cli", "ALGO ENV", "both are required unless --resume RUN is given"))
     run_dir = runs_dir / (name or f"{algo}-{env}")
+    reported = {"done": False}
     try:
         spec = RunSpec(
             algo=algo,
@@ -252,7 +256,7 @@ def train(
             vectorization=vectorization,
             normalize_obs=normalize,
             normalize_reward=normalize,
-            on_nan=on_nan,
+            on_nan=on_nan or "raise",
             step_timeout=step_timeout,
         )
         cfg = spec.config()  # every bad argument fails here or in train_run's checks
@@ -264,6 +268,7 @@ def train(
         def result_first(summary: dict[str, Any]) -> None:
             """Print the result as soon as it is on disk; then show what is still written."""
             _report(run_dir, summary)
+            reported["done"] = True
             status.update("writing checkpoints, TensorBoard events and figures…")
             status.start()
 
@@ -286,10 +291,16 @@ def train(
     except (ConfigError, ValueError, TypeError) as err:
         _fail(err)
     except KeyboardInterrupt:
-        console.print(
-            f"[yellow]interrupted:[/] checkpoint saved; continue with "
-            f"policyopt train --resume {run_dir}"
-        )
+        if reported["done"]:
+            console.print(
+                f"[yellow]interrupted while writing figures:[/] the results are in {run_dir}; "
+                f"policyopt plot {run_dir} redraws the figures"
+            )
+        else:
+            console.print(
+                f"[yellow]interrupted:[/] checkpoint saved; continue with "
+                f"policyopt train --resume {run_dir}"
+            )
         raise typer.Exit(code=130) from None
 
 

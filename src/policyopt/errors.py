@@ -20,6 +20,7 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_range",
+    "check_seed",
     "coerce_fields",
     "field_types",
     "float_fields",
@@ -72,6 +73,18 @@ def check_int(owner: str, field: str, value: int, low: int = 1) -> None:
         raise ConfigError(owner, field, f"must be an integer >= {low}, got {value!r}")
 
 
+#: Seeds feed NumPy's and JAX's generators, which take unsigned 32-bit seeds.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(owner: str, field: str, value: int) -> int:
+    """Require an integer seed in [0, 2³²−1]; returns it as a Python int."""
+    check_int(owner, field, value, 0)
+    if value > MAX_SEED:
+        raise ConfigError(owner, field, f"must be an integer in [0, {MAX_SEED}], got {value!r}")
+    return int(value)
+
+
 def check_choice(owner: str, field: str, value: str, allowed: Iterable[str]) -> None:
     """Require ``value`` in ``allowed``; the error lists them and suggests the closest."""
     allowed = list(allowed)
@@ -119,7 +132,10 @@ def coerce_value(owner: str, field: str, tp: Any, value: Any) -> Any:
         if _is_bool(value) or not isinstance(value, numbers.Real):
             kind = " (a string: pass a number)" if isinstance(value, str) else ""
             raise ConfigError(owner, field, f"must be a finite number, got {value!r}{kind}")
-        out = float(value)
+        try:
+            out = float(value)
+        except OverflowError:  # an int beyond float range (e.g. 1000…0 from a crafted JSON)
+            out = math.inf
         if not math.isfinite(out):
             raise ConfigError(owner, field, f"must be a finite number, got {value!r}")
         return out
@@ -132,7 +148,7 @@ def coerce_value(owner: str, field: str, tp: Any, value: Any) -> Any:
             and math.isfinite(float(value))
             and float(value).is_integer()
         ):
-            return int(value)
+            return int(value)  # float(value) cannot overflow here: ints returned above
         raise ConfigError(owner, field, f"must be an integer, got {value!r}")
     if tp is bool:
         if not _is_bool(value):

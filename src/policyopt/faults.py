@@ -190,7 +190,9 @@ def check_env_output(
 
 
 def _codes(metrics: Mapping[str, Any]) -> np.ndarray:
-    codes = np.asarray(metrics.get(NONFINITE, np.zeros((1, 0), np.int32)))
+    if NONFINITE not in metrics:  # metrics of a loop without the guard: nothing was flagged
+        return np.zeros((1, 1), np.int64)
+    codes = np.asarray(metrics[NONFINITE])
     return codes.reshape(-1, codes.shape[-1]).astype(np.int64)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from importlib.machinery import ModuleSpec
 from types import ModuleType
 
 __all__ = ["defer_import", "import_gymnax", "import_tensorboardx"]
@@ -31,9 +32,11 @@ class _Deferred(ModuleType):
     3.11: the import statement itself reads ``__spec__``, which triggers the load.)
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, spec: ModuleSpec) -> None:
         super().__init__(name)
-        self.__spec__ = None
+        # The real spec: ``importlib.util.find_spec(name)`` keeps working for code that probes
+        # for the package, and the import statement finds ``_initializing`` unset.
+        self.__spec__ = spec
 
     def __getattr__(self, attr: str) -> object:
         if sys.modules.get(self.__name__) is self:
@@ -46,9 +49,10 @@ def defer_import(name: str) -> ModuleType | None:
     """Put a deferred ``name`` into ``sys.modules`` (no-op if loaded or not installed)."""
     if name in sys.modules:
         return sys.modules[name]
-    if importlib.util.find_spec(name) is None:
+    spec = importlib.util.find_spec(name)
+    if spec is None:
         return None
-    module = _Deferred(name)
+    module = _Deferred(name, spec)
     sys.modules[name] = module
     return module
 

@@ -40,7 +40,12 @@ from typing import Any
 import numpy as np
 
 from policyopt.errors import ConfigError, check_choice, check_int
-from policyopt.experiments.rundir import RUN_MARKERS, RunExistsError, prepare_run_dir
+from policyopt.experiments.rundir import (
+    RUN_MARKERS,
+    RunExistsError,
+    lock_run_dir,
+    prepare_run_dir,
+)
 from policyopt.experiments.training import RunSpec, train_run
 from policyopt.runs import atomic_write_text, json_safe
 
@@ -98,6 +103,8 @@ class SweepSpec:
             seed=d.get("seed", 0),
             runs_dir=str(d.get("runs_dir", "runs/sweeps")),
         )
+        if spec.name in ("", ".", "..") or any(c in spec.name for c in "/\\"):
+            raise ConfigError("sweep", "name", f"must be a plain directory name, got {spec.name!r}")
         check_choice("sweep", "search", spec.search, ["grid", "random"])
         check_int("sweep", "seeds", spec.seeds, 1)
         check_int("sweep", "samples", spec.samples, 1)
@@ -261,9 +268,12 @@ def prepare_sweep_dir(out: Path, overwrite: bool) -> None:
     for entry in entries:
         if entry.name == "sweep.json":
             entry.unlink()
-        else:
+            continue
+        # A trial still being written (a sweep of the same name running) is refused with the
+        # writer's pid; the directory is removed while its lock is held.
+        with lock_run_dir(entry):
             prepare_run_dir(entry, resume=False, overwrite=True)
-            shutil.rmtree(entry)  # now holds only what prepare_run_dir left (its lock)
+            shutil.rmtree(entry)
     out.mkdir(parents=True, exist_ok=True)
 
 

@@ -33,7 +33,7 @@ from policyopt.agent_meta import (
 from policyopt.atomic import atomic_write_text
 from policyopt.checkpoint import read_checkpoint
 from policyopt.configs import BaseConfig, make_config
-from policyopt.errors import ConfigError, check_int, check_range
+from policyopt.errors import ConfigError, check_int, check_range, check_seed
 from policyopt.experiments.rundir import (
     RunDirError,
     lock_run_dir,
@@ -105,7 +105,7 @@ class RunSpec:
         check_on_nan("run", self.on_nan)
         if self.step_timeout is not None:
             check_range("run", "step_timeout", self.step_timeout, 0.0)
-        check_int("run", "seed", self.seed, 0)
+        check_seed("run", "seed", self.seed)
         if self.level not in LEVELS:
             raise ConfigError("run", "level", f"got {self.level!r}; allowed: {', '.join(LEVELS)}")
         base, budget = preset(self.algo, self.env_id) if self.use_preset else ({}, None)
@@ -207,7 +207,12 @@ def check_resume(spec: RunSpec, cfg: BaseConfig, level: str, run_dir: str | Path
         stored = read_json(run_dir / "spec.json")
         if not isinstance(stored, dict):
             raise RunDirError(f"{run_dir / 'spec.json'}: expected a JSON object")
-        diffs = field_differences(stored, spec.to_json(), "spec.json", "this spec")
+        # Run-time choices may change on resume (a NaN stop advises --on-nan skip); a
+        # spec.json written before a field existed holds that field's default.
+        defaults = RunSpec(spec.algo, spec.env_id).to_json()
+        stored = {k: v for k, v in {**defaults, **stored}.items() if k not in RUNTIME_FIELDS}
+        current = {k: v for k, v in spec.to_json().items() if k not in RUNTIME_FIELDS}
+        diffs = field_differences(stored, current, "spec.json", "this spec")
         problems += [f"spec.json: {'; '.join(diffs)}"] if diffs else []
     ckpts = sorted((run_dir / "checkpoints").glob("seed_*.ckpt"))
     stale = [c.name for c in ckpts if not 0 <= _seed_index(c) < spec.seeds]
@@ -396,11 +401,22 @@ def plot_run(run_dir: Path, algo: str, env: str, metrics: dict[str, Any]) -> Non
         plot_natural_diagnostics(x, metrics, run_dir / "natural_gradient", f"{algo} on {env}")
 
 
-def resume_run(run_dir: str | Path, progress: bool = False) -> dict[str, Any]:
+#: RunSpec fields that are run-time choices, not part of what a run is: they may differ on
+#: resume (``resume_run(..., on_nan="skip")`` after a NaN stop).
+RUNTIME_FIELDS = ("on_nan", "step_timeout")
+
+
+def resume_run(
+    run_dir: str | Path,
+    progress: bool = False,
+    on_nan: str | None = None,
+    step_timeout: float | None = None,
+) -> dict[str, Any]:
     """Continue the run in ``run_dir`` from its checkpoints (host runs) or retrain it.
 
     Compiled runs are one XLA program of a few seconds with no intermediate state to save;
     resuming one trains it again from its stored spec (same seeds, same numbers).
+    ``on_nan`` / ``step_timeout``, when given, replace the stored run-time choices.
     """
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.json"
@@ -414,7 +430,10 @@ def resume_run(run_dir: str | Path, progress: bool = False) -> dict[str, Any]:
         raw = cfg_json["run"]
     else:
         raise ConfigError("cli", "--resume", f"{run_dir} is not a policyopt run directory")
-    return train_run(spec_from_json(raw, source), run_dir, progress=progress, resume=True)
+    spec = spec_from_json(raw, source)
+    runtime = {"on_nan": on_nan, "step_timeout": step_timeout}
+    spec = dataclasses.replace(spec, **{k: v for k, v in runtime.items() if v is not None})
+    return train_run(spec, run_dir, progress=progress, resume=True)
 
 
 #: the JSON types of RunSpec's fields, to name a corrupted spec file's bad field

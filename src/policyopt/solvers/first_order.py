@@ -151,6 +151,9 @@ def minibatch_epochs(
     def average(v: jax.Array) -> jax.Array:
         v = v.reshape((applied.shape[0], *v.shape[2:]))
         w = weights.astype(jnp.result_type(v, jnp.float32))
+        # A minibatch that was not applied (after a KL early stop) weighs 0; zero its value
+        # too, so an inf there (0·inf = NaN) cannot flag a valid update as non-finite.
+        v = jnp.where(w.reshape(-1, *([1] * (v.ndim - 1))) > 0, v, 0)
         return jnp.tensordot(w, v, axes=1) / jnp.sum(w)
 
     metrics = {k: average(v) for k, v in out.aux.items()}
