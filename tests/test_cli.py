@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from policyopt.cli import app
+from policyopt.errors import ConfigError
 
 runner = CliRunner()
 
@@ -110,3 +112,29 @@ def test_train_bad_input_is_one_line_error(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "did you mean 'trpo'" in res.output
     res = runner.invoke(app, ["train", "ppo", "CartPol-v1", "--runs-dir", str(tmp_path)])
     assert res.exit_code == 2 and "CartPole-v1" in res.output
+
+
+def test_version_prints_library_and_checkpoint_format() -> None:
+    from policyopt import __version__
+    from policyopt.checkpoint_format import CHECKPOINT_VERSION
+
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0
+    assert f"policyopt {__version__} (checkpoint format {CHECKPOINT_VERSION})" in res.output
+
+
+def test_a_missing_extra_is_named_before_training(monkeypatch) -> None:
+    """An env whose Gymnasium module needs an uninstalled package (Box2D here, simulated)
+    fails at once with the policyopt extra that installs it."""
+    import gymnasium as gym
+
+    from policyopt.envs.host_env import resolve_backend
+
+    def missing(name, *a, **k):
+        raise gym.error.DependencyNotInstalled("Box2D is not installed")
+
+    import importlib
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    with pytest.raises(ConfigError, match=r"pip install 'policyopt\[box2d\]'"):
+        resolve_backend("LunarLander-v3", "sync", 2)

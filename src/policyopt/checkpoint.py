@@ -31,6 +31,7 @@ import numpy as np
 from flax import serialization
 
 from policyopt.atomic import atomic_write_bytes
+from policyopt.checkpoint_format import CHECKPOINT_VERSION, FORMAT
 
 __all__ = [
     "FORMAT",
@@ -42,8 +43,7 @@ __all__ = [
     "write_checkpoint",
 ]
 
-FORMAT = "policyopt-checkpoint"
-VERSION = 2
+VERSION = CHECKPOINT_VERSION
 
 
 class CheckpointError(ValueError):

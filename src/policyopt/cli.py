@@ -21,8 +21,22 @@ app = typer.Typer(
 console = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from policyopt import __version__
+        from policyopt.checkpoint_format import CHECKPOINT_VERSION
+
+        console.print(f"policyopt {__version__} (checkpoint format {CHECKPOINT_VERSION})")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main() -> None:
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version"),
+    ] = False,
+) -> None:
     """policyopt command line (run a subcommand with --help for its options and examples)."""
 
 

@@ -132,13 +132,50 @@ def _gymnax_ids() -> frozenset[str]:
 ENVPOOL_MIN_ENVS = 8
 
 
+#: Gymnasium env modules whose optional dependencies a policyopt extra installs.
+_EXTRAS = {"gymnasium.envs.box2d": "box2d", "gymnasium.envs.mujoco": "mujoco"}
+
+
+def check_env_dependencies(env_id: str) -> None:
+    """Import ``env_id``'s Gymnasium module now, so a missing optional dependency (Box2D,
+    MuJoCo) fails before anything trains, naming the policyopt extra that installs it."""
+    import importlib
+
+    entry = gym.spec(env_id).entry_point
+    if not isinstance(entry, str) or ":" not in entry:
+        return
+    module = entry.split(":")[0]
+    try:
+        importlib.import_module(module)
+    except (gym.error.DependencyNotInstalled, ImportError) as err:
+        extra = next((x for m, x in _EXTRAS.items() if module.startswith(m)), None)
+        fix = f"pip install 'policyopt[{extra}]'" if extra else "install its dependencies"
+        raise ConfigError(
+            "env", "env_id", f"{env_id!r} needs packages that are not installed: {fix} ({err})"
+        ) from err
+
+
 def resolve_backend(
     env_id: str,
     backend: str = "auto",
     num_envs: int = ENVPOOL_MIN_ENVS,
     step_timeout: float | None = None,
 ) -> str:
-    """The concrete backend for ``env_id``; unknown ids and backends fail with suggestions.
+    """The concrete backend for ``env_id``; unknown ids and backends fail with suggestions,
+    and a Gymnasium backend whose env needs a missing extra names the extra."""
+    resolved = _resolve_backend(env_id, backend, num_envs, step_timeout)
+    if resolved in ("sync", "async"):
+        check_env_dependencies(env_id)
+    return resolved
+
+
+def _resolve_backend(
+    env_id: str,
+    backend: str = "auto",
+    num_envs: int = ENVPOOL_MIN_ENVS,
+    step_timeout: float | None = None,
+) -> str:
+    """The concrete backend for ``env_id`` (see :func:`resolve_backend`).
 
     A ``step_timeout`` needs the async backend ("auto" then picks it for Gymnasium ids).
     """

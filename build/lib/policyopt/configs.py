@@ -1,0 +1,422 @@
+"""Frozen, validated configs of the deep recipes (reward convention).
+
+Every config is a frozen dataclass: integer / string / bool fields set shapes and control
+flow and are static; **float fields are hyperparameters passed to the compiled ``train`` as
+traced leaves** (see :func:`hparams`), so ``jax.vmap`` over a learning rate, a clip ε or a
+trust-region δ runs one compiled program for all values. Defaults come from the reference
+implementations named in each class docstring. Invalid values raise
+:class:`~policyopt.errors.ConfigError` naming the field, before anything compiles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import jax.numpy as jnp
+
+from policyopt.errors import (
+    ConfigError,
+    check_choice,
+    check_int,
+    check_range,
+    coerce_fields,
+    float_fields,
+    suggest,
+)
+from policyopt.nn import ACTIVATIONS
+from policyopt.schedules import MIRROR_SCHEDULES
+
+__all__ = [
+    "CONFIGS",
+    "A2CConfig",
+    "AdaptiveTRPOConfig",
+    "BaseConfig",
+    "MDPOConfig",
+    "NPGConfig",
+    "PPOConfig",
+    "PPOKLConfig",
+    "TRPOConfig",
+    "hparams",
+    "make_config",
+]
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    """Fields every recipe shares.
+
+    Attributes:
+        env_id: environment id (gymnax id for compiled training).
+        total_timesteps: environment steps in total (rounded down to whole rollouts).
+        num_envs: parallel environments.
+        num_steps: steps per environment per rollout (rollout = num_envs × num_steps).
+        gamma: discount factor γ.
+        gae_lambda: GAE λ (1 = Monte-Carlo advantages, 0 = TD error).
+        normalize_advantage: standardise advantages (per minibatch for first-order solvers).
+        hidden_sizes: hidden layer widths of actor and critic.
+        activation: hidden activation (tanh, relu, elu, gelu, silu).
+        log_std_init: initial log standard deviation of Gaussian policies.
+        eval_episodes: episodes of the deterministic evaluation returned by ``train``.
+    """
+
+    env_id: str = "CartPole-v1"
+    total_timesteps: int = 100_000
+    num_envs: int = 8
+    num_steps: int = 128
+    gamma: float = 0.99
+    gae_lambda: float = 0.95
+    normalize_advantage: bool = True
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    log_std_init: float = 0.0
+    eval_episodes: int = 16
+
+    name: ClassVar[str] = "base"
+
+    def __post_init__(self) -> None:
+        o = type(self).__name__
+        # Types first (an int for a float field is a float; a string never is), then ranges.
+        coerce_fields(self)
+        check_int(o, "num_envs", self.num_envs, 1)
+        check_int(o, "num_steps", self.num_steps, 1)
+        check_int(o, "total_timesteps", self.total_timesteps, 1)
+        if self.total_timesteps < self.rollout_size:
+            raise ConfigError(
+                o,
+                "total_timesteps",
+                f"must be >= num_envs × num_steps = {self.rollout_size}, "
+                f"got {self.total_timesteps}",
+            )
+        check_range(o, "gamma", self.gamma, 0.0, 1.0, high_open=False)
+        check_range(o, "gae_lambda", self.gae_lambda, 0.0, 1.0, low_open=False, high_open=False)
+        if not self.hidden_sizes or any(
+            (not isinstance(h, int)) or h < 1 for h in self.hidden_sizes
+        ):
+            raise ConfigError(
+                o,
+                "hidden_sizes",
+                f"must be a non-empty tuple of positive ints, got {self.hidden_sizes!r}",
+            )
+        check_choice(o, "activation", self.activation, ACTIVATIONS)
+        check_range(o, "log_std_init", self.log_std_init, -20.0, 5.0)
+        check_int(o, "eval_episodes", self.eval_episodes, 1)
+
+    @property
+    def rollout_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def num_updates(self) -> int:
+        return self.total_timesteps // self.rollout_size
+
+
+def _check_minibatches(cfg: Any, batch_field: str = "batch_size") -> None:
+    bs = getattr(cfg, batch_field)
+    check_int(type(cfg).__name__, batch_field, bs, 1)
+    if cfg.rollout_size % bs:
+        raise ConfigError(
+            type(cfg).__name__,
+            batch_field,
+            f"must divide the rollout num_envs × num_steps = {cfg.rollout_size}, got {bs}",
+        )
+
+
+@dataclass(frozen=True)
+class PPOConfig(BaseConfig):
+    """PPO-clip (Schulman et al. 2017); defaults of stable-baselines3 ``PPO``.
+
+    Attributes:
+        learning_rate: Adam step size (joint actor + critic loss, as SB3/CleanRL).
+        anneal_lr: linearly decay the learning rate to 0 over training.
+        n_epochs: passes over the rollout per update.
+        batch_size: minibatch size (must divide the rollout).
+        clip_eps: clip range ε of the ratio.
+        ent_coef: entropy bonus coefficient.
+        vf_coef: value-loss coefficient.
+        max_grad_norm: global gradient-norm clip.
+        target_kl: stop the epochs once approx KL > 1.5·target (SB3); 0 disables it.
+    """
+
+    learning_rate: float = 3e-4
+    anneal_lr: bool = False
+    n_epochs: int = 10
+    batch_size: int = 64
+    clip_eps: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float = 0.0
+    name: ClassVar[str] = "ppo"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_range(o, "learning_rate", self.learning_rate, 0.0)
+        check_int(o, "n_epochs", self.n_epochs, 1)
+        _check_minibatches(self)
+        check_range(o, "clip_eps", self.clip_eps, 0.0, 1.0)
+        check_range(o, "ent_coef", self.ent_coef, 0.0, low_open=False)
+        check_range(o, "vf_coef", self.vf_coef, 0.0, low_open=False)
+        check_range(o, "max_grad_norm", self.max_grad_norm, 0.0)
+        check_range(o, "target_kl", self.target_kl, 0.0, low_open=False)
+
+
+@dataclass(frozen=True)
+class PPOKLConfig(PPOConfig):
+    """PPO with the adaptive KL penalty (Schulman et al. 2017, §4).
+
+    After each update, with d = mean KL(π_k‖π_θ) over the rollout states:
+    d < target/1.5 ⇒ β ← β/2;  d > 1.5·target ⇒ β ← 2β.
+
+    Attributes:
+        kl_target: the target KL d_targ.
+        beta_init: initial penalty coefficient β.
+    """
+
+    kl_target: float = 0.01
+    beta_init: float = 1.0
+    name: ClassVar[str] = "ppo_kl"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range("PPOKLConfig", "kl_target", self.kl_target, 0.0)
+        check_range("PPOKLConfig", "beta_init", self.beta_init, 0.0)
+
+
+@dataclass(frozen=True)
+class A2CConfig(BaseConfig):
+    """Vanilla policy gradient with a critic (A2C); defaults of stable-baselines3 ``A2C``.
+
+    One gradient step of the score surrogate per rollout (the paper's §3 update), RMSprop as
+    in SB3's A2C.
+
+    Attributes:
+        learning_rate: optimiser step size η.
+        optimizer: "rmsprop" (SB3 A2C) or "adam".
+        ent_coef, vf_coef, max_grad_norm: as in PPO.
+    """
+
+    num_steps: int = 5
+    gae_lambda: float = 1.0
+    normalize_advantage: bool = False
+    learning_rate: float = 7e-4
+    optimizer: str = "rmsprop"
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    name: ClassVar[str] = "pg"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range("A2CConfig", "learning_rate", self.learning_rate, 0.0)
+        check_choice("A2CConfig", "optimizer", self.optimizer, ["rmsprop", "adam"])
+        check_range("A2CConfig", "ent_coef", self.ent_coef, 0.0, low_open=False)
+        check_range("A2CConfig", "vf_coef", self.vf_coef, 0.0, low_open=False)
+        check_range("A2CConfig", "max_grad_norm", self.max_grad_norm, 0.0)
+
+
+@dataclass(frozen=True)
+class _CriticFields(BaseConfig):
+    """A separately fitted critic (Adam epochs over minibatches), as TRPO/NPG codes do.
+
+    Attributes:
+        vf_learning_rate: critic Adam step size.
+        vf_epochs: critic epochs per update (sb3-contrib ``n_critic_updates``).
+        vf_batch_size: critic minibatch size (must divide the rollout).
+    """
+
+    vf_learning_rate: float = 1e-3
+    vf_epochs: int = 10
+    vf_batch_size: int = 128
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_range(o, "vf_learning_rate", self.vf_learning_rate, 0.0)
+        check_int(o, "vf_epochs", self.vf_epochs, 1)
+        _check_minibatches(self, "vf_batch_size")
+
+
+@dataclass(frozen=True)
+class NPGConfig(_CriticFields):
+    """Natural policy gradient (Kakade 2001; the seed's §4); defaults of Tianshou ``NPGPolicy``.
+
+    Attributes:
+        step_rule: "fixed" (θ ← θ + step_size·F⁻¹g, the 1/λ rule, Tianshou) or
+            "trust_region" (step √(2δ/gᵀF⁻¹g)).
+        step_size: 1/λ of the fixed rule.
+        delta: δ of the trust-region rule.
+        cg_iters: conjugate-gradient iterations.
+        cg_damping: damping added to the Fisher-vector product.
+        cg_tol: stop CG once the squared residual is below this.
+    """
+
+    step_rule: str = "fixed"
+    step_size: float = 0.5
+    delta: float = 0.01
+    cg_iters: int = 10
+    cg_damping: float = 0.1
+    cg_tol: float = 1e-10
+    name: ClassVar[str] = "npg"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_choice(o, "step_rule", self.step_rule, ["fixed", "trust_region"])
+        check_range(o, "step_size", self.step_size, 0.0)
+        check_range(o, "delta", self.delta, 0.0)
+        check_int(o, "cg_iters", self.cg_iters, 1)
+        check_range(o, "cg_damping", self.cg_damping, 0.0, low_open=False)
+        check_range(o, "cg_tol", self.cg_tol, 0.0, low_open=False)
+
+
+@dataclass(frozen=True)
+class TRPOConfig(_CriticFields):
+    """TRPO (Schulman et al. 2015; the seed's §5.3); defaults of sb3-contrib ``TRPO``.
+
+    Attributes:
+        delta: trust-region radius δ on mean KL(π_k‖π_θ) (sb3-contrib ``target_kl`` = 0.01).
+        cg_iters, cg_damping, cg_tol: conjugate gradient (15, 0.1, 1e-10 as sb3-contrib).
+        backtrack_coef: line-search shrinking factor α (0.8).
+        max_backtracks: line-search trials (10).
+    """
+
+    delta: float = 0.01
+    cg_iters: int = 15
+    cg_damping: float = 0.1
+    cg_tol: float = 1e-10
+    backtrack_coef: float = 0.8
+    max_backtracks: int = 10
+    name: ClassVar[str] = "trpo"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_range(o, "delta", self.delta, 0.0)
+        check_int(o, "cg_iters", self.cg_iters, 1)
+        check_range(o, "cg_damping", self.cg_damping, 0.0, low_open=False)
+        check_range(o, "cg_tol", self.cg_tol, 0.0, low_open=False)
+        check_range(o, "backtrack_coef", self.backtrack_coef, 0.0, 1.0)
+        check_int(o, "max_backtracks", self.max_backtracks, 1)
+
+
+@dataclass(frozen=True)
+class MDPOConfig(_CriticFields):
+    """On-policy MDPO (Tomar, Shani, Efroni & Ghavamzadeh 2020; the seed's §8.2).
+
+    Each update takes ``m`` full-batch Adam steps on ``E[r·A] − KL(π_θ‖π_k)/t_k`` (reverse KL,
+    mirror descent's Bregman term). By default t_k is annealed linearly from ``t_init`` toward
+    0 over training (floored at ``t_min``) as in the authors' on-policy code; ``schedule``
+    also offers policy mirror descent's geometric growth (the exact level's default), so a
+    figure can compare like with like (see :mod:`policyopt.schedules`).
+
+    Attributes:
+        learning_rate: Adam step size of the policy.
+        m: Adam steps per update.
+        schedule: "linear" (Tomar et al. 2020: max(t_init(1 − k/K), t_min)), "geometric"
+            (Xiao 2022: min(t_init/γ^k, t_max)) or "constant" (t_init).
+        t_init: t_0 of the schedule.
+        t_min: floor of the linear schedule.
+        t_max: cap of the geometric schedule.
+        max_grad_norm: global gradient-norm clip.
+    """
+
+    learning_rate: float = 3e-4
+    m: int = 10
+    schedule: str = "linear"
+    t_init: float = 1.0
+    t_min: float = 0.01
+    t_max: float = 1e6
+    max_grad_norm: float = 0.5
+    name: ClassVar[str] = "mdpo"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_range(o, "learning_rate", self.learning_rate, 0.0)
+        check_int(o, "m", self.m, 1)
+        check_choice(o, "schedule", self.schedule, MIRROR_SCHEDULES)
+        check_range(o, "t_init", self.t_init, 0.0)
+        check_range(o, "t_min", self.t_min, 0.0, 1.0, high_open=False)
+        check_range(o, "t_max", self.t_max, 0.0)
+        check_range(o, "max_grad_norm", self.max_grad_norm, 0.0)
+
+
+@dataclass(frozen=True)
+class AdaptiveTRPOConfig(_CriticFields):
+    """Adaptive TRPO (Shani, Efroni & Mannor 2019) as a sample-based mirror-descent step.
+
+    The policy takes ``m`` full-batch Adam steps on ``E[r·A] − KL(π_θ‖π_k)/t_k + λ·H(π_θ)``
+    with Shani et al.'s step sizes (:func:`policyopt.schedules.shani`): ``t_k = c/√(k+1)``
+    when λ = 0 (rate Õ(1/√k); the exact level's c(1−γ)/(C_max√(k+1)) with advantages
+    standardised) and ``t_k = c/(λ(k+2))`` when λ > 0 (rate Õ(1/k)); c = 1 is the theorem's.
+
+    Attributes:
+        learning_rate: Adam step size of the policy.
+        m: Adam steps per update.
+        lam: entropy regularisation λ (0 = unregularised).
+        step_scale: the constant c of the schedule.
+        max_grad_norm: global gradient-norm clip.
+    """
+
+    learning_rate: float = 3e-4
+    m: int = 10
+    lam: float = 0.0
+    step_scale: float = 1.0
+    max_grad_norm: float = 0.5
+    name: ClassVar[str] = "adaptive_trpo"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_range(o, "learning_rate", self.learning_rate, 0.0)
+        check_int(o, "m", self.m, 1)
+        check_range(o, "lam", self.lam, 0.0, low_open=False)
+        check_range(o, "step_scale", self.step_scale, 0.0)
+        check_range(o, "max_grad_norm", self.max_grad_norm, 0.0)
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    c.name: c
+    for c in (
+        A2CConfig,
+        NPGConfig,
+        TRPOConfig,
+        PPOConfig,
+        PPOKLConfig,
+        MDPOConfig,
+        AdaptiveTRPOConfig,
+    )
+}
+
+
+def make_config(algo: str, **overrides: Any) -> BaseConfig:
+    """Config of recipe ``algo`` with ``overrides``; unknown names/fields suggest close ones."""
+    if algo not in CONFIGS:
+        raise ConfigError(
+            "config",
+            "algo",
+            f"unknown recipe {algo!r}; valid: {', '.join(CONFIGS)}{suggest(algo, CONFIGS)}",
+        )
+    cls = CONFIGS[algo]
+    fields = [f.name for f in dataclasses.fields(cls)]
+    for key in overrides:
+        if key not in fields:
+            raise ConfigError(
+                cls.__name__,
+                key,
+                f"unknown field; valid: {', '.join(fields)}{suggest(key, fields)}",
+            )
+    return cls(**overrides)
+
+
+def hparams(config: BaseConfig) -> dict[str, jnp.ndarray]:
+    """The float fields of ``config`` as float32 scalars: the traced hyperparameters of ``train``.
+
+    Replace any entry by an array and ``jax.vmap`` over it to sweep without recompiling.
+    """
+    return {
+        name: jnp.asarray(getattr(config, name), jnp.float32) for name in float_fields(type(config))
+    }

@@ -1,0 +1,263 @@
+"""Compiled training: ``make_train(config) -> train(key, hp)``, the whole loop under ``jax.jit``.
+
+One update = a rollout (``lax.scan`` over steps of ``vmap``-ed gymnax environments), GAE with
+termination and truncation kept apart (truncation bootstraps from the value of the final
+observation), then the recipe's update (:mod:`policyopt.algorithms`). ``lax.scan`` over updates
+makes the whole run one XLA program, so ``jax.vmap(train)`` trains many seeds — or many values
+of a float hyperparameter, which ``train`` takes as traced leaves in ``hp`` — at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from policyopt.algorithms import Learner, Transition, make_recipe
+from policyopt.compile_cache import enable_compilation_cache
+from policyopt.configs import BaseConfig, hparams
+from policyopt.envs.jax_env import JaxEnv, make_jax_env
+from policyopt.faults import NONFINITE, REJECTED, check_on_nan, is_fatal, raise_if_nonfinite
+from policyopt.guard import guarded_update
+from policyopt.nn import Networks, make_networks
+
+__all__ = ["TrainOutput", "evaluate_policy", "make_train", "run_train"]
+
+HP = dict[str, jax.Array]
+
+
+WINDOW = 100  # episodes in rollout/ep_rew_mean, as SB3's ep_info_buffer and the host loop
+
+
+@struct.dataclass
+class EpisodeStats:
+    """Running return/length per env and a ring buffer of the last ``WINDOW`` episodes.
+
+    ``rollout/ep_rew_mean`` is the mean over that window, the same statistic SB3 and the host
+    loop report, so curves of the compiled and host levels compare directly.
+    """
+
+    ret: jax.Array
+    length: jax.Array
+    window_return: jax.Array  # [WINDOW]
+    window_length: jax.Array  # [WINDOW]
+    count: jax.Array  # episodes completed so far
+
+    @classmethod
+    def zeros(cls, num_envs: int) -> EpisodeStats:
+        return cls(
+            jnp.zeros(num_envs),
+            jnp.zeros(num_envs, jnp.int32),
+            jnp.zeros(WINDOW),
+            jnp.zeros(WINDOW),
+            jnp.int32(0),
+        )
+
+    def record(self, reward: jax.Array, done: jax.Array) -> EpisodeStats:
+        """Add one step; episodes that ended go into the window (oldest overwritten)."""
+        ret, length = self.ret + reward, self.length + 1
+        slot = (self.count + jnp.cumsum(done) - 1) % WINDOW
+        slot = jnp.where(done, slot, WINDOW)  # out of range: dropped by the scatter
+        return EpisodeStats(
+            ret=jnp.where(done, 0.0, ret),
+            length=jnp.where(done, 0, length),
+            window_return=self.window_return.at[slot].set(ret, mode="drop"),
+            window_length=self.window_length.at[slot].set(length, mode="drop"),
+            count=self.count + jnp.sum(done, dtype=jnp.int32),
+        )
+
+    def means(self) -> tuple[jax.Array, jax.Array]:
+        """Mean return and length over the window (NaN before the first episode ends)."""
+        filled = jnp.arange(WINDOW) < self.count
+        n = jnp.sum(filled)
+        safe = jnp.maximum(n, 1)
+        mean_ret = jnp.sum(jnp.where(filled, self.window_return, 0.0)) / safe
+        mean_len = jnp.sum(jnp.where(filled, self.window_length, 0.0)) / safe
+        return jnp.where(n > 0, mean_ret, jnp.nan), jnp.where(n > 0, mean_len, jnp.nan)
+
+
+@struct.dataclass
+class RunnerState:
+    learner: Learner
+    env_state: Any
+    obs: jax.Array
+    stats: EpisodeStats
+    key: jax.Array
+    update: jax.Array
+    frozen: jax.Array  # a fatal non-finite was seen: every later update is rejected
+    rejected: jax.Array  # updates rejected as non-finite so far
+
+
+class TrainOutput(NamedTuple):
+    """What ``train`` returns: the final learner, per-update metrics and evaluation returns."""
+
+    learner: Learner
+    metrics: dict[str, jax.Array]
+    eval_returns: jax.Array
+
+
+def evaluate_policy(
+    env: JaxEnv, nets: Networks, actor: Any, key: jax.Array, episodes: int, max_steps: int
+) -> jax.Array:
+    """Undiscounted return of the deterministic policy (mode) over ``episodes`` episodes.
+
+    Runs ``episodes`` environments in parallel for ``max_steps`` steps and sums each one's
+    rewards up to its first episode end (later, auto-reset episodes are masked out).
+    """
+    key, k_reset = jax.random.split(key)
+    obs, state = env.reset(k_reset, episodes)
+
+    def step(carry: Any, k: jax.Array) -> tuple[Any, None]:
+        obs, state, total, alive = carry
+        action = nets.policy(actor, obs).mode()
+        out = env.step(k, state, action)
+        total = total + jnp.where(alive, out.reward, 0.0)
+        alive = alive & ~(out.terminated | out.truncated)
+        return (out.obs, out.state, total, alive), None
+
+    init = (obs, state, jnp.zeros(episodes), jnp.ones(episodes, bool))
+    (_, _, total, _), _ = jax.lax.scan(step, init, jax.random.split(key, max_steps))
+    return total
+
+
+def make_train(
+    config: BaseConfig,
+    log_fn: Callable[[dict[str, Any]], None] | None = None,
+    log_every: int = 10,
+    on_nan: str = "raise",
+) -> Callable[..., TrainOutput]:
+    """Build ``train(key, hp=None) -> TrainOutput`` for ``config`` (not yet jitted).
+
+    Args:
+        config: a recipe config (:mod:`policyopt.configs`); static fields fix shapes.
+        log_fn: optional host callback receiving a metrics dict every ``log_every`` updates
+            (through ``jax.debug.callback``; leave it None for benchmarks).
+        log_every: update interval of ``log_fn``.
+        on_nan: "raise" or "skip" (:mod:`policyopt.guard`). Every update whose rollout,
+            advantages, losses, gradients or new parameters are not finite is rejected
+            (``train/nonfinite`` names the quantity). With "raise" the run freezes at the
+            first one (XLA cannot leave a ``lax.scan`` early: later updates are all rejected,
+            so the returned learner is the last good one); with "skip" it goes on, counting
+            rejections in ``train/rejected_nonfinite``. A scan cannot raise: call
+            :func:`policyopt.faults.raise_if_nonfinite` on the returned metrics (``run_train``
+            does), which raises :class:`~policyopt.faults.NonFiniteError`.
+
+    ``hp`` defaults to :func:`policyopt.configs.hparams` of ``config``; pass arrays in it and
+    ``jax.vmap`` to sweep float hyperparameters in one compiled program.
+    """
+    check_on_nan("make_train", on_nan)
+    enable_compilation_cache()  # a second process loads this program instead of compiling it
+    env = make_jax_env(config.env_id)
+    nets = make_networks(
+        env.action_spec, config.hidden_sizes, config.activation, log_std_init=config.log_std_init
+    )
+    recipe = make_recipe(config, nets)
+    guarded = guarded_update(recipe, nets)
+    num_updates = config.num_updates
+    max_steps = int(getattr(env.params, "max_steps_in_episode", 1000))
+    default_hp = hparams(config)
+
+    def rollout(runner: RunnerState, _: None) -> tuple[RunnerState, Transition]:
+        key, k_act, k_env = jax.random.split(runner.key, 3)
+        learner = runner.learner
+        dist = nets.policy(learner.actor, runner.obs)
+        action = dist.sample(k_act)
+        logp = dist.log_prob(action)
+        value = nets.value(learner.critic, runner.obs)
+        out = env.step(k_env, runner.env_state, action)
+        done = out.terminated | out.truncated
+        stats = runner.stats.record(out.reward, done)
+        tr = Transition(
+            runner.obs, action, logp, value, out.reward, out.terminated, done, out.final_obs
+        )
+        return runner.replace(env_state=out.state, obs=out.obs, stats=stats, key=key), tr
+
+    def update(runner: RunnerState, hp: HP) -> tuple[RunnerState, dict[str, jax.Array]]:
+        runner, traj = jax.lax.scan(rollout, runner, None, config.num_steps)
+        key, k_upd = jax.random.split(runner.key)
+        progress = runner.update.astype(jnp.float32) / num_updates
+        learner, metrics = guarded(
+            runner.learner, traj, k_upd, hp, progress, runner.update, runner.frozen
+        )
+        code = metrics[NONFINITE]
+        rejected = runner.rejected + (code > 0).astype(jnp.int32)
+        runner = runner.replace(
+            learner=learner,
+            key=key,
+            update=runner.update + 1,
+            frozen=runner.frozen | is_fatal(code, on_nan),
+            rejected=rejected,
+        )
+        ep_rew_mean, ep_len_mean = runner.stats.means()
+        metrics = {
+            "rollout/ep_rew_mean": ep_rew_mean,
+            "rollout/ep_len_mean": ep_len_mean,
+            "time/total_timesteps": runner.update * config.rollout_size,
+            **metrics,
+            REJECTED: rejected,
+        }
+        if log_fn is not None:
+            jax.lax.cond(
+                (runner.update % log_every == 0) | (runner.update == num_updates),
+                lambda m: jax.debug.callback(log_fn, m),
+                lambda m: None,
+                metrics,
+            )
+        return runner, metrics
+
+    def train(key: jax.Array, hp: HP | None = None) -> TrainOutput:
+        hp = default_hp if hp is None else {**default_hp, **hp}
+        key, k_env, k_actor, k_critic, k_eval = jax.random.split(key, 5)
+        obs, env_state = env.reset(k_env, config.num_envs)
+        learner = recipe.init(k_actor, k_critic, obs, hp)
+        stats = EpisodeStats.zeros(config.num_envs)
+        runner = RunnerState(
+            learner, env_state, obs, stats, key, jnp.int32(0), jnp.bool_(False), jnp.int32(0)
+        )
+        runner, metrics = jax.lax.scan(lambda r, _: update(r, hp), runner, None, num_updates)
+        eval_returns = evaluate_policy(
+            env, nets, runner.learner.actor, k_eval, config.eval_episodes, max_steps
+        )
+        return TrainOutput(runner.learner, metrics, eval_returns)
+
+    train.env = env  # type: ignore[attr-defined]
+    train.networks = nets  # type: ignore[attr-defined]
+    return train
+
+
+class TimedRun(NamedTuple):
+    output: TrainOutput
+    compile_seconds: float
+    run_seconds: float
+    steps_per_second: float
+
+
+def run_train(
+    config: BaseConfig,
+    seed: int = 0,
+    num_seeds: int = 1,
+    on_nan: str = "raise",
+    check_finite: bool = True,
+) -> TimedRun:
+    """Compile and run ``train`` for ``num_seeds`` vmapped seeds; compile and run timed apart.
+
+    Raises:
+        NonFiniteError: (``on_nan="raise"``, ``check_finite``) a seed hit a non-finite
+            update; with ``check_finite=False`` the caller checks the metrics itself.
+    """
+    train = make_train(config, on_nan=on_nan)
+    keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
+    fn = jax.jit(jax.vmap(train))
+    t0 = time.perf_counter()
+    compiled = fn.lower(keys).compile()
+    t1 = time.perf_counter()
+    out = jax.block_until_ready(compiled(keys))
+    t2 = time.perf_counter()
+    steps = config.num_updates * config.rollout_size * num_seeds
+    if check_finite:
+        raise_if_nonfinite(jax.device_get(out.metrics), on_nan, config.env_id, seed)
+    return TimedRun(out, t1 - t0, t2 - t1, steps / (t2 - t1))
