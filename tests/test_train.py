@@ -217,3 +217,24 @@ def test_expected_and_actual_improvement_agree_to_first_order(algo: str, kw: dic
     act = np.asarray(out.metrics["train/actual_improve"], np.float64)
     assert np.all(exp > 0) and np.all(act != 0)
     np.testing.assert_allclose(act, exp, rtol=0.05)
+
+
+@pytest.mark.parametrize(
+    ("algo", "kw", "expected"),
+    [
+        ("mdpo", {}, lambda k, n, g: np.maximum(1.0 - k / n, 0.01)),
+        ("mdpo", {"schedule": "geometric", "t_init": 0.5, "t_max": 0.52},
+         lambda k, n, g: np.minimum(0.5 / g**k, 0.52)),
+        ("mdpo", {"schedule": "constant", "t_init": 0.3}, lambda k, n, g: 0.3 + 0 * k),
+        ("adaptive_trpo", {}, lambda k, n, g: 1.0 / np.sqrt(k + 1)),
+        ("adaptive_trpo", {"lam": 0.5}, lambda k, n, g: 1.0 / (0.5 * (k + 2))),
+    ],
+)  # fmt: skip
+def test_deep_step_size_schedules_follow_their_formulas(algo: str, kw: dict, expected) -> None:
+    """The deep level runs every named schedule (policyopt.schedules) with default constants:
+    the MDPO paper's linear t_k (default), PMD's geometric one, Shani et al.'s rules."""
+    cfg = tiny(algo, **kw)
+    out = jax.jit(make_train(cfg))(jax.random.PRNGKey(0))
+    k = np.arange(cfg.num_updates, dtype=np.float64)
+    want = expected(k, cfg.num_updates, cfg.gamma)
+    np.testing.assert_allclose(np.asarray(out.metrics["train/t_k"]), want, rtol=1e-5)
