@@ -71,18 +71,25 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
         },
         1_000_000,
     ),
+    # TRPO: rl-zoo3's 2 × 512 rollouts reached a mean of 61 (CI [−62, 184]) over 5 seeds at
+    # 1e6 steps (docs/paper before 2026-11-25). A grid on tuning seeds 1000–1001 (4 trials,
+    # `policyopt sweep`, 1e6 steps, 16 × 512 rollouts; δ ∈ {0.01, 0.03} × γ ∈ {0.99, 0.999};
+    # 2026-11-25, commit 4f498b7) picked δ = 0.01, γ = 0.999 (208.8, 205.6). On the
+    # disjoint reporting seeds 0–4 it evaluates 276, 253, 250, 130, 139 (mean 209): better,
+    # not yet ≥ 200 on every seed.
     ("trpo", "LunarLander-v3"): (
         {
-            "num_envs": 2,
+            "num_envs": 16,
             "num_steps": 512,
-            "gamma": 0.99,
+            "gamma": 0.999,
             "gae_lambda": 0.98,
-            "vf_epochs": 15,
+            "delta": 0.01,
+            "vf_epochs": 10,
             "cg_damping": 0.01,
             "vf_learning_rate": 1e-3,
-            "vf_batch_size": 128,
+            "vf_batch_size": 512,
         },
-        200_000,
+        1_000_000,
     ),
     ("trpo", "Pendulum-v1"): (
         {"num_envs": 2, "num_steps": 1024, "gamma": 0.9, "vf_epochs": 15, "vf_batch_size": 128},
