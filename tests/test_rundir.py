@@ -208,7 +208,7 @@ def test_resuming_a_finished_run_reports_the_whole_runs_timing(tmp_path: Path) -
     run = tmp_path / "r"
     first = train_run(SPEC, run)
     again = resume_run(run)
-    assert again["run_seconds"] == first["run_seconds"] > 0.05
+    assert again["run_seconds"] == first["run_seconds"] > 0  # the first run's, not 0.1 s
     assert again["steps_per_second"] == first["steps_per_second"]
 
 

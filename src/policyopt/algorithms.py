@@ -509,13 +509,10 @@ def mdpo(cfg: MDPOConfig, nets: Networks) -> Recipe:
     """
 
     def step(hp: HP, progress: jax.Array, k: jax.Array) -> jax.Array:
-        if cfg.schedule == "linear":
-            return schedules.linear(progress, 1.0, hp["t_init"], hp["t_min"])
-        if cfg.schedule == "geometric":
-            return schedules.geometric(
-                k.astype(jnp.float32), hp["gamma"], hp["t_init"], hp["t_max"]
-            )
-        return hp["t_init"] + 0.0 * progress
+        return schedules.mirror_step_size(
+            cfg.schedule, k.astype(jnp.float32), progress, hp["gamma"], hp["t_init"],
+            hp["t_min"], hp["t_max"],
+        )  # fmt: skip
 
     return _proximal_full_batch(cfg, nets, step, None)
 

@@ -41,15 +41,16 @@ def geometric(k: jnp.ndarray, gamma: jnp.ndarray, t0: jnp.ndarray, t_max: jnp.nd
 def mirror_step_size(
     schedule: str,
     k: jnp.ndarray,
-    horizon: jnp.ndarray,
+    progress: jnp.ndarray,
     gamma: jnp.ndarray,
     t0: jnp.ndarray,
     t_min: jnp.ndarray,
     t_max: jnp.ndarray,
 ):
-    """t_k of ``schedule`` (one of :data:`MIRROR_SCHEDULES`) at iteration k of K = horizon."""
+    """t_k of ``schedule`` (one of :data:`MIRROR_SCHEDULES`) at iteration k, ``progress`` =
+    k/K of the training horizon (the linear schedule needs K, the geometric one needs k)."""
     if schedule == "linear":
-        return linear(k, horizon, t0, t_min)
+        return linear(progress, 1.0, t0, t_min)
     if schedule == "geometric":
         return geometric(k, gamma, t0, t_max)
     if schedule == "constant":

@@ -169,12 +169,7 @@ def resolve_backend(
     return resolved
 
 
-def _resolve_backend(
-    env_id: str,
-    backend: str = "auto",
-    num_envs: int = ENVPOOL_MIN_ENVS,
-    step_timeout: float | None = None,
-) -> str:
+def _resolve_backend(env_id: str, backend: str, num_envs: int, step_timeout: float | None) -> str:
     """The concrete backend for ``env_id`` (see :func:`resolve_backend`).
 
     A ``step_timeout`` needs the async backend ("auto" then picks it for Gymnasium ids).

@@ -523,7 +523,9 @@ class MDPO:
 
     def step_size(self, k: int, gamma: float) -> float:
         return float(
-            mirror_step_size(self.schedule, k, self.horizon, gamma, self.t, self.t_min, self.t_max)
+            mirror_step_size(
+                self.schedule, k, k / self.horizon, gamma, self.t, self.t_min, self.t_max
+            )
         )
 
     @x64
