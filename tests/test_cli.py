@@ -57,7 +57,7 @@ def test_set_overrides_and_bad_field(tmp_path: Path) -> None:
             "--iters",
             "5",
             "--set",
-            "pg.eta=1.0",
+            "pg.learning_rate=1.0",
             "--out",
             str(tmp_path),
         ],

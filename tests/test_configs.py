@@ -43,15 +43,15 @@ def test_every_float_field_accepts_an_int(algo: str, field: str) -> None:
 
 @pytest.mark.parametrize(("name", "field"), TABULAR_FLOATS)
 def test_every_tabular_float_field_accepts_an_int(name: str, field: str) -> None:
-    alg = _build_with_int(lambda **kw: T.make_algorithm(name, **kw), field)
+    alg = _build_with_int(lambda **kw: T.make_config(name, **kw), field)
     if alg is not None:
         assert type(getattr(alg, field)) is float
 
 
 def test_int_for_float_field_trains() -> None:
-    """``step_size=1`` once crashed at trace time with a bare KeyError."""
+    """``beta=1`` (then ``step_size=1``) once crashed at trace time with a bare KeyError."""
     cfg = make_config(
-        "npg", **SMALL, step_size=1, gamma=1, vf_batch_size=32, vf_epochs=1, eval_episodes=1
+        "npg", **SMALL, beta=1, gamma=1, vf_batch_size=32, vf_epochs=1, eval_episodes=1
     )
     out = jax.jit(make_train(cfg))(jax.random.PRNGKey(0))
     assert np.isfinite(np.asarray(out.metrics["train/value_loss"])).all()

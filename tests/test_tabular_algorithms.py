@@ -45,7 +45,7 @@ def test_npg_step_equals_closed_form_at_any_step_size(
 ) -> None:
     """θ − η F^†∇f is π ∝ π_k exp(−η A) (seed's F) / exp(−η A/(1−γ)) (Agarwal's F_d), any η."""
     theta = _random_policy_theta(mdp, seed)
-    alg = T.NPG(step_rule="fixed", lam=1.0 / eta, fisher_measure=measure)
+    alg = T.NPG(step_rule="fixed", beta=1.0 / eta, fisher_measure=measure)
     ev = T.evaluate(mdp, T.softmax_np(theta))
     state, info = alg.step(mdp, alg.init(mdp, theta), 0, ev)
     scale = 1.0 if measure == "rho" else 1.0 / (1.0 - mdp.gamma)
@@ -71,7 +71,7 @@ def test_mdpo_and_adaptive_trpo_equal_their_closed_forms(
         "constant": 0.7,
     }
     for schedule, t_k in schedules.items():
-        alg = T.MDPO(t=0.7, schedule=schedule, horizon=60)
+        alg = T.MDPO(t_init=0.7, schedule=schedule, horizon=60)
         state, info = alg.step(mdp, T.AlgoState(theta), k, ev)
         assert info.step_size == pytest.approx(t_k, rel=1e-12)
         closed = _mirror_closed_form(pi_k, np.asarray(ev.A), t_k)
@@ -84,7 +84,7 @@ def test_mdpo_and_adaptive_trpo_equal_their_closed_forms(
     np.testing.assert_allclose(T.softmax_np(state.theta), closed, rtol=0, atol=1e-10)
     lam = 0.2
     t_reg = 1.0 / (lam * (k + 2))
-    state, info = T.AdaptiveTRPO(lam=lam).step(mdp, T.AlgoState(theta), k, ev)
+    state, info = T.AdaptiveTRPO(ent_coef=lam).step(mdp, T.AlgoState(theta), k, ev)
     assert info.step_size == pytest.approx(t_reg, rel=1e-12)
     q_lam = np.asarray(T.evaluate(mdp, pi_k, lam=lam).Q)
     z = (1 - lam * t_reg) * np.log(pi_k) - t_reg * q_lam
@@ -101,7 +101,7 @@ def test_npg_bound_improves_with_step_size_at_every_step_size(mdp: T.TabularMDP)
     horizon = 40
     t = np.arange(1, horizon + 1)
     for eta in (0.1, 1.0, 10.0, 100.0, 1e3, 1e4):
-        h = T.run(mdp, T.NPG(lam=1.0 / eta, fisher_measure="d"), horizon)
+        h = T.run(mdp, T.NPG(beta=1.0 / eta, fisher_measure="d"), horizon)
         bound = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1 - mdp.gamma) ** 2 * t)
         assert np.all(h.gap[1:] <= bound + 1e-10), eta
 
@@ -132,7 +132,7 @@ def test_a_larger_npg_step_is_not_always_faster() -> None:
     mdp = T.garnet(6, 3, 2, gamma=0.99, seed=244)
     opt = T.optimal(mdp)
     for eta, want in ((100.0, 9), (1e3, 32)):
-        assert T.run(mdp, T.NPG(lam=1.0 / eta), 60, optimum=opt).iterations_to(1e-6) == want
+        assert T.run(mdp, T.NPG(beta=1.0 / eta), 60, optimum=opt).iterations_to(1e-6) == want
         assert _npg_iterations_numpy(mdp, eta, 1e-6, 60) == want
 
 
@@ -142,12 +142,12 @@ def test_npg_escapes_a_nearly_deterministic_wrong_policy() -> None:
     mdp = T.taxi()
     opt = T.optimal(mdp)
     exact = T.run(mdp, T.NPG(), 40, optimum=opt)
-    damped = T.run(mdp, T.NPG(solver="dense", damping=1e-10), 40, optimum=opt)
+    damped = T.run(mdp, T.NPG(fisher_solver="dense", damping=1e-10), 40, optimum=opt)
     assert exact.gap[-1] < 1e-9
     assert damped.gap[-1] > 1.0  # the failure mode the exact solve removes
     assert np.all(np.isfinite(T.run(mdp, T.NPG(damping=0.0), 3, optimum=opt).f))
-    with pytest.raises(ConfigError, match=r"NPG\.damping: must be > 0 with solver='dense'"):
-        T.NPG(solver="dense", damping=0.0)
+    with pytest.raises(ConfigError, match=r"NPG\.damping: must be > 0 with fisher_solver='dense'"):
+        T.NPG(fisher_solver="dense", damping=0.0)
 
 
 def _bandit(n_actions: int, eps: float, gamma: float) -> T.TabularMDP:
@@ -170,8 +170,8 @@ def test_npg_meets_agarwal_bound_which_binds_for_a_halved_step() -> None:
     mdp = _bandit(1000, 0.542, gamma)
     t = np.arange(1, horizon + 1)
     bound = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1 - gamma) ** 2 * t)
-    right = T.run(mdp, T.NPG(lam=1.0 / eta, fisher_measure="d"), horizon)
-    halved = T.run(mdp, T.NPG(lam=2.0 / eta, fisher_measure="d"), horizon)
+    right = T.run(mdp, T.NPG(beta=1.0 / eta, fisher_measure="d"), horizon)
+    halved = T.run(mdp, T.NPG(beta=2.0 / eta, fisher_measure="d"), horizon)
     assert np.all(right.gap[1:] <= bound + 1e-12)
     assert np.any(halved.gap[1:] > bound * 1.1)
 
@@ -181,7 +181,7 @@ def test_npg_meets_agarwal_bound_which_binds_for_a_halved_step() -> None:
 def test_npg_suboptimality_under_agarwal_bound(seed: int, eta: float) -> None:
     """The same Theorem 16 on random Garnets (every T ≤ 60)."""
     mdp = T.garnet(15, 4, 3, gamma=0.9, seed=seed)
-    hist = T.run(mdp, T.NPG(step_rule="fixed", lam=1.0 / eta, fisher_measure="d"), 60)
+    hist = T.run(mdp, T.NPG(step_rule="fixed", beta=1.0 / eta, fisher_measure="d"), 60)
     t = np.arange(1, 61)
     bound = math.log(mdp.n_actions) / (eta * t) + 1.0 / ((1 - mdp.gamma) ** 2 * t)
     assert np.all(hist.gap[1:] <= bound + 1e-12)
@@ -189,13 +189,13 @@ def test_npg_suboptimality_under_agarwal_bound(seed: int, eta: float) -> None:
 
 
 CONVERGED_RULES = [
-    T.NPG(lam=1e-4),
-    T.NPG(lam=0.1),
+    T.NPG(beta=1e-4),
+    T.NPG(beta=0.1),
     T.NPG(step_rule="trust_region", delta=0.1),
     T.NPG(step_rule="trust_region", delta=10.0),
     T.TRPO(delta=0.5),
     T.MDPO(),
-    T.MDPO(schedule="constant", t=100.0),
+    T.MDPO(schedule="constant", t_init=100.0),
     T.AdaptiveTRPO(step_scale=1e4),
 ]
 
@@ -284,7 +284,7 @@ def test_mdpo_step_satisfies_mirror_descent_optimality() -> None:
     theta = _random_policy_theta(mdp, 1)
     ev = T.evaluate(mdp, T.softmax_np(theta))
     for t in (0.3, 3.0):
-        state, _ = T.MDPO(t=t, schedule="constant").step(mdp, T.AlgoState(theta), 0, ev)
+        state, _ = T.MDPO(t_init=t, schedule="constant").step(mdp, T.AlgoState(theta), 0, ev)
         kkt = ev.A + (np.log(T.softmax_np(state.theta)) - np.log(T.softmax_np(theta))) / t
         assert np.all(kkt.max(1) - kkt.min(1) < 1e-9)
 
@@ -301,12 +301,12 @@ def test_pmd_geometric_schedule_converges_at_rate_gamma(seed: int) -> None:
     """
     mdp = T.garnet(20, 4, 3, gamma=0.8, seed=seed)
     eta0 = 0.05
-    hist = T.run(mdp, T.MDPO(t=eta0, schedule="geometric"), 60)
+    hist = T.run(mdp, T.MDPO(t_init=eta0, schedule="geometric"), 60)
     k = np.arange(61)
     bound = mdp.gamma**k * (hist.gap[0] + math.log(mdp.n_actions) / ((1 - mdp.gamma) * eta0))
     assert np.all(hist.gap <= bound + 1e-12)
     assert np.all(np.diff(hist.gap) <= 1e-12)  # policy mirror descent is monotone
-    slow = T.run(mdp, T.MDPO(t=eta0, schedule="constant"), 60)
+    slow = T.run(mdp, T.MDPO(t_init=eta0, schedule="constant"), 60)
     assert np.any(slow.gap > bound + 1e-12)  # a constant step does not have this rate
 
 
@@ -333,15 +333,15 @@ def test_schulman_theorem1_bound_holds_where_the_penalty_term_matters() -> None:
 
 def test_ppo_kl_beta_follows_the_doubling_rule() -> None:
     mdp = T.garnet(10, 3, 3, seed=4)
-    alg = T.PPOKL(target_kl=0.003, beta_init=1.0, lr=0.05)
+    alg = T.PPOKL(kl_target=0.003, beta_init=1.0, learning_rate=0.05)
     hist = T.run(mdp, alg, 30)
     beta_prev = alg.beta_init
     for kl_d, beta in zip(hist.extra["kl_d"][1:], hist.extra["beta"][1:], strict=True):
         expected = (
             beta_prev / 2
-            if kl_d < alg.target_kl / 1.5
+            if kl_d < alg.kl_target / 1.5
             else beta_prev * 2
-            if kl_d > 1.5 * alg.target_kl
+            if kl_d > 1.5 * alg.kl_target
             else beta_prev
         )
         assert beta == expected
@@ -374,7 +374,7 @@ def test_adaptive_trpo_regularised_converges_to_soft_optimum() -> None:
     """Shani et al. (2019): t_k = 1/(λ(k+2)) reaches the regularised optimum at rate Õ(1/k)."""
     mdp, lam = T.garnet(10, 3, 3, gamma=0.9, seed=6), 0.1
     f_reg_star = float(T.soft_optimal(mdp, lam).f)
-    hist = T.run(mdp, T.AdaptiveTRPO(lam=lam, step_scale=1.0), 200)
+    hist = T.run(mdp, T.AdaptiveTRPO(ent_coef=lam, step_scale=1.0), 200)
     gaps = hist.extra["f_regularised"][1:] - f_reg_star
     assert np.all(gaps > -1e-10)
     assert gaps[-1] < 2e-3 and gaps[-1] < gaps[10] / 5
@@ -385,10 +385,10 @@ def test_adaptive_trpo_default_is_shanis_schedule() -> None:
     """The *default* path is the paper's rule, not a rescaled one."""
     mdp = T.garnet(5, 2, 2, gamma=0.9, seed=0)
     c_max = np.abs(mdp.cost).max()
-    assert T.AdaptiveTRPO().step_size(3, mdp) == pytest.approx((1 - 0.9) / (c_max * 2.0))
-    assert T.AdaptiveTRPO(lam=0.5).step_size(0, mdp) == pytest.approx(1 / (0.5 * 2))
-    assert T.AdaptiveTRPO(lam=0.5).step_size(998, mdp) == pytest.approx(1 / (0.5 * 1000))
-    assert T.make_algorithm("adaptive_trpo", lam=2).step_size(8, mdp) == pytest.approx(0.05)
+    assert T.AdaptiveTRPO().shani_step(3, mdp) == pytest.approx((1 - 0.9) / (c_max * 2.0))
+    assert T.AdaptiveTRPO(ent_coef=0.5).shani_step(0, mdp) == pytest.approx(1 / (0.5 * 2))
+    assert T.AdaptiveTRPO(ent_coef=0.5).shani_step(998, mdp) == pytest.approx(1 / (0.5 * 1000))
+    assert T.make_config("adaptive_trpo", ent_coef=2).shani_step(8, mdp) == pytest.approx(0.05)
 
 
 # Stated budgets: iterations each algorithm (library defaults) needs on FrozenLake-v1
@@ -401,6 +401,7 @@ FROZENLAKE_BUDGET = {
     "ppo_kl": 40,
     "mdpo": 90,
     "adaptive_trpo": 20,
+    "composed": 70,  # its default row: ratio · kl_reverse β = 0.1 · closed_form (t = 10)
 }
 # Adaptive TRPO's default is Shani et al.'s unregularised t_k = (1−γ)/(C_max√(k+1)), which
 # is slow by design (f − f* ≈ 0.17 after 20 iterations); the budget uses c = 1000.
@@ -410,7 +411,7 @@ FROZENLAKE_SETTINGS = {"adaptive_trpo": {"step_scale": 1000.0}}
 @pytest.mark.parametrize("name", list(T.ALGORITHMS))
 def test_every_algorithm_solves_frozenlake_within_budget(name: str) -> None:
     mdp = T.frozenlake()
-    alg = T.make_algorithm(name, **FROZENLAKE_SETTINGS.get(name, {}))
+    alg = T.make_config(name, **FROZENLAKE_SETTINGS.get(name, {}))
     hist = T.run(mdp, alg, FROZENLAKE_BUDGET[name])
     assert hist.iterations_to(1e-3) is not None, hist.gap[-5:]
 
@@ -434,6 +435,6 @@ def test_bad_hyperparameters_raise_config_errors() -> None:
     with pytest.raises(ConfigError, match=r"PPOClip\.clip_eps"):
         T.PPOClip(clip_eps=1.5)
     with pytest.raises(ConfigError, match=r"unknown 'ppo_k'.*did you mean 'ppo_kl'"):
-        T.make_algorithm("ppo_k")
+        T.make_config("ppo_k")
     with pytest.raises(ConfigError, match=r"TRPO\.detla: unknown field; valid: delta"):
-        T.make_algorithm("trpo", detla=0.1)
+        T.make_config("trpo", detla=0.1)

@@ -40,7 +40,7 @@ def tiny(algo: str, **kw: object):
             r"NPGConfig\.step_rule: got 'natural'; allowed: fixed, trust_region",
         ),
         ("ppo", "clip_eps", 1.5, r"PPOConfig\.clip_eps: must be in \(0, 1\)"),
-        ("mdpo", "m", 0, r"MDPOConfig\.m: must be an integer >= 1"),
+        ("mdpo", "n_epochs", 0, r"MDPOConfig\.n_epochs: must be an integer >= 1"),
         ("ppo", "gamma", 1.5, r"PPOConfig\.gamma: must be in \(0, 1\]"),
         ("ppo", "activation", "sigmoid", r"activation: got 'sigmoid'"),
     ],
@@ -204,7 +204,7 @@ def test_episode_window_matches_a_python_reference() -> None:
 @pytest.mark.parametrize(
     ("algo", "kw"),
     [
-        ("npg", {"step_size": 1e-3}),
+        ("npg", {"beta": 1e3}),
         ("npg", {"step_rule": "trust_region", "delta": 1e-6}),
         ("trpo", {"delta": 1e-6}),
     ],
@@ -227,7 +227,7 @@ def test_expected_and_actual_improvement_agree_to_first_order(algo: str, kw: dic
          lambda k, n, g: np.minimum(0.5 / g**k, 0.52)),
         ("mdpo", {"schedule": "constant", "t_init": 0.3}, lambda k, n, g: 0.3 + 0 * k),
         ("adaptive_trpo", {}, lambda k, n, g: 1.0 / np.sqrt(k + 1)),
-        ("adaptive_trpo", {"lam": 0.5}, lambda k, n, g: 1.0 / (0.5 * (k + 2))),
+        ("adaptive_trpo", {"ent_coef": 0.5}, lambda k, n, g: 1.0 / (0.5 * (k + 2))),
     ],
 )  # fmt: skip
 def test_deep_step_size_schedules_follow_their_formulas(algo: str, kw: dict, expected) -> None:

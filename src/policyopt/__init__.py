@@ -28,6 +28,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "Agent": "policyopt.agent",
     "CONFIGS": "policyopt.configs",
+    "ComposedConfig": "policyopt.configs",
+    "Composition": "policyopt.composition",
+    "compose": "policyopt.configs",
     "hparams": "policyopt.configs",
     "make_config": "policyopt.configs",
     "ConfigError": "policyopt.errors",

@@ -1,28 +1,26 @@
-"""Recipes: each algorithm of the paper as a short composition of building blocks.
+"""The deep level's update engine: any row of :mod:`policyopt.composition`, built from blocks.
 
 Every update is ``θ_{k+1} = argmin_θ surrogate(θ; θ_k) + proximity(θ, θ_k)`` solved by a
 solver (DESIGN §1). Reward convention: surrogates are *losses* (negated objectives).
 
-============  ======================  ================================  ========================
-recipe        surrogate               proximity                         solver
-============  ======================  ================================  ========================
-pg (A2C)      score                   ½‖θ−θ_k‖²/η (one step)            one optimiser step
-npg           score                   ½ΔᵀFΔ                             CG on FVPs, fixed/δ step
-trpo          ratio                   KL(π_k‖π_θ) ≤ δ                   CG + line search
-ppo           clipped ratio           (the clip)                        epochs × minibatches
-ppo_kl        ratio                   β·KL(π_k‖π_θ), β adapted          epochs × minibatches
-mdpo          ratio                   KL(π_θ‖π_k)/t_k, t_k annealed     m full-batch Adam steps
-adaptive_trpo ratio (+ λ entropy)     KL(π_θ‖π_k)/t_k, Shani t_k        m full-batch Adam steps
-============  ======================  ================================  ========================
+There are no per-algorithm recipes: a config's :attr:`~policyopt.configs.BaseConfig.composition`
+(a named row such as ``ppo``'s, or any :func:`policyopt.compose`) picks the blocks, and one
+engine per solver family runs them:
 
-First-order recipes fit actor and critic with one joint loss (as SB3/CleanRL PPO and A2C);
-natural-gradient and mirror-descent recipes fit the critic separately (:func:`fit_critic`).
+* :func:`_first_order` — epochs × minibatches of an optax optimiser on surrogate + penalty
+  (− entropy); the critic either in one joint loss (as SB3/CleanRL PPO and A2C) or fitted
+  apart (:func:`fit_critic`, as MDPO and Adaptive TRPO);
+* :func:`_natural` — the direction (∇²D + damping·I)⁻¹g by CG on curvature-vector products,
+  the step 1/β, t_k or √(2δ/gᵀd), optionally TRPO's backtracking; critic fitted apart.
+
+The table of named rows is :data:`policyopt.composition.NAMED`; the README's algorithm table
+is checked against it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -30,26 +28,41 @@ import optax
 from flax import struct
 
 from policyopt import schedules
-from policyopt.configs import (
-    A2CConfig,
-    AdaptiveTRPOConfig,
-    BaseConfig,
-    MDPOConfig,
-    NPGConfig,
-    PPOConfig,
-    PPOKLConfig,
-    TRPOConfig,
+from policyopt.composition import Composition
+from policyopt.configs import BaseConfig
+from policyopt.divergences import (
+    adapt_kl_coefficient,
+    euclidean,
+    fisher_vector_product,
+    kl_divergence,
 )
-from policyopt.divergences import adapt_kl_coefficient, fisher_vector_product, kl_divergence
 from policyopt.estimators import batched_gae
 from policyopt.metrics import explained_variance, policy_diagnostics
 from policyopt.nn import Networks
 from policyopt.solvers.first_order import minibatch_epochs
 from policyopt.solvers.linesearch import backtracking_line_search
-from policyopt.solvers.natural import conjugate_gradient, step_size_trust_region
-from policyopt.surrogates import clipped_ratio_loss, ratio_loss, score_loss
+from policyopt.solvers.natural import (
+    conjugate_gradient,
+    step_size_fixed,
+    step_size_trust_region,
+)
+from policyopt.surrogates import approx_kl, clipped_ratio_loss, ratio_loss, score_loss
 
-__all__ = ["Batch", "Learner", "Recipe", "Transition", "fit_critic", "make_batch", "make_recipe"]
+__all__ = [
+    "Batch",
+    "Coefficient",
+    "InitFn",
+    "Learner",
+    "Recipe",
+    "Transition",
+    "UpdateFn",
+    "coefficient",
+    "divergence",
+    "fit_critic",
+    "make_batch",
+    "make_recipe",
+    "surrogate_loss",
+]
 
 HP = dict[str, jax.Array]
 Metrics = dict[str, jax.Array]
@@ -116,9 +129,37 @@ class Learner:
     extra: dict[str, jax.Array]
 
 
+class InitFn(Protocol):
+    """``init(actor_key, critic_key, obs, hp) -> Learner``: parameters and solver states."""
+
+    def __call__(
+        self, actor_key: jax.Array, critic_key: jax.Array, obs: jax.Array, hp: HP
+    ) -> Learner: ...
+
+
+class UpdateFn(Protocol):
+    """``update(learner, batch, key, hp, progress, iteration) -> (learner, metrics)``.
+
+    ``progress`` is the fraction of training done (for annealing), ``iteration`` the update's
+    index k (for t_k schedules); ``hp`` the traced float hyperparameters of the config.
+    """
+
+    def __call__(
+        self,
+        learner: Learner,
+        batch: Batch,
+        key: jax.Array,
+        hp: HP,
+        progress: jax.Array,
+        iteration: jax.Array,
+    ) -> tuple[Learner, Metrics]: ...
+
+
 class Recipe(NamedTuple):
-    init: Callable[[jax.Array, jax.Array, jax.Array, HP], Learner]
-    update: Callable[[Learner, Batch, jax.Array, HP, jax.Array, jax.Array], tuple[Learner, Metrics]]
+    """An update rule as a pair of pure functions (as optax's ``GradientTransformation``)."""
+
+    init: InitFn
+    update: UpdateFn
 
 
 # ------------------------------------------------------------------ shared building blocks
@@ -192,7 +233,7 @@ def fit_critic(
 
 
 def _diagnostics(
-    nets: Networks, actor_k: Any, actor: Any, batch: Batch, clip_eps: jax.Array, critic: Any
+    nets: Networks, actor_k: Any, actor: Any, batch: Batch, clip_eps: jax.Array | float
 ) -> Metrics:
     out = policy_diagnostics(
         nets.policy(actor_k, batch.obs), nets.policy(actor, batch.obs), batch.action, clip_eps
@@ -201,346 +242,313 @@ def _diagnostics(
     return out
 
 
-def _separate_critic_init(
-    nets: Networks, actor_opt: Callable[[HP], optax.GradientTransformation] | None
-) -> Callable[..., Learner]:
-    def init(k_actor: jax.Array, k_critic: jax.Array, obs: jax.Array, hp: HP) -> Learner:
-        actor, critic = _init_params(nets, k_actor, k_critic, obs, hp)
-        a_opt = actor_opt(hp).init(actor) if actor_opt is not None else ()
-        return Learner(actor, critic, a_opt, adam(hp["vf_learning_rate"]).init(critic), {})
-
-    return init
+# ------------------------------------------------------------------ the blocks
 
 
-# ------------------------------------------------------------------ first-order, joint critic
+def surrogate_loss(
+    name: str, logp: jax.Array, logp_old: jax.Array, adv: jax.Array, hp: HP
+) -> jax.Array:
+    """The named surrogate (:data:`policyopt.composition.SURROGATES`) as a loss to minimise."""
+    if name == "score":
+        return score_loss(logp, adv)
+    if name == "ratio":
+        return ratio_loss(logp, logp_old, adv)
+    if name == "clipped_ratio":
+        return clipped_ratio_loss(logp, logp_old, adv, hp["clip_eps"])
+    raise ValueError(f"surrogate: got {name!r}")
 
 
-def _joint_first_order(
-    cfg: Any,
-    nets: Networks,
-    optimizer: Callable[[HP], optax.GradientTransformation],
-    policy_loss: Callable[[Any, Batch, Any, jax.Array, HP, Learner], jax.Array],
-    n_epochs: int,
-    n_minibatches: int,
-    target_kl: bool,
-) -> Recipe:
-    """Epochs × minibatches of one joint loss: policy surrogate + vf·value − ent·entropy."""
+def divergence(
+    name: str, nets: Networks, actor_k: Any, actor: Any, obs: jax.Array, dist_k: Any = None
+) -> jax.Array:
+    """The named proximity D(θ, θ_k) (:data:`policyopt.composition.PROXIMITIES`).
 
-    def init(k_actor: jax.Array, k_critic: jax.Array, obs: jax.Array, hp: HP) -> Learner:
-        params = _init_params(nets, k_actor, k_critic, obs, hp)
-        extra = {"beta": hp["beta_init"]} if "beta_init" in hp else {}
-        return Learner(params[0], params[1], optimizer(hp).init(params), (), extra)
+    ``dist_k`` (π_k on ``obs``) may be passed when the caller already has it.
+    """
+    if name == "euclidean":
+        return euclidean(actor, actor_k)
+    if name in ("kl_forward", "kl_reverse"):
+        dist_k = nets.policy(actor_k, obs) if dist_k is None else dist_k
+        return kl_divergence(dist_k, nets.policy(actor, obs), name[3:])
+    raise ValueError(f"proximity: got {name!r}")
+
+
+class Coefficient(NamedTuple):
+    """A penalty's weight this iteration: ``D·β`` (fixed, adaptive) or ``D/t_k`` (schedules).
+
+    ``value`` is β or t_k; ``divide`` is static. The natural solver's step is 1/β or t_k.
+    """
+
+    value: jax.Array
+    divide: bool
+
+    def weigh(self, d: jax.Array) -> jax.Array:
+        return d / self.value if self.divide else self.value * d
+
+    def step(self) -> jax.Array:
+        return self.value if self.divide else step_size_fixed(self.value)
+
+
+def coefficient(
+    rule: str, cfg: Any, hp: HP, extra: dict[str, jax.Array], progress: jax.Array, it: jax.Array
+) -> Coefficient:
+    """The weight of a penalty under ``rule`` (:data:`policyopt.composition.COEFFICIENTS`)."""
+    if rule == "fixed":
+        return Coefficient(hp["beta"], False)
+    if rule == "adaptive":
+        return Coefficient(extra["beta"], False)
+    k = it.astype(jnp.float32)
+    if rule == "annealed":
+        t_k = schedules.mirror_step_size(
+            cfg.schedule, k, progress, hp["gamma"], hp["t_init"], hp["t_min"], hp["t_max"]
+        )
+        return Coefficient(t_k, True)
+    if rule == "shani":
+        # The exact level's c(1−γ)/(C_max√(k+1)) with the Q-value bound C_max/(1−γ) set to 1:
+        # the surrogate's advantages are standardised.
+        return Coefficient(schedules.shani(k, hp["ent_coef"], hp["step_scale"], 1.0), True)
+    raise ValueError(f"coefficient: got {rule!r}")
+
+
+def _coefficient_metrics(rule: str, c: Coefficient) -> Metrics:
+    return {"train/t_k": c.value} if c.divide else {"train/beta": c.value}
+
+
+def _adapt(rule: str, proximity: str, extra: dict, metrics: Metrics, hp: HP) -> dict:
+    """After the update: PPO-KL's β rule on the step's own KL (the proximity's direction)."""
+    if rule != "adaptive":
+        return extra
+    beta = adapt_kl_coefficient(extra["beta"], metrics[f"train/{proximity}"], hp["kl_target"])
+    return {**extra, "beta": beta}
+
+
+def _optimizer(cfg: Any, hp: HP) -> optax.GradientTransformation:
+    """The first-order solver's optax optimiser (Adam by default; A2C's RMSprop; SGD)."""
+    name = getattr(cfg, "optimizer", "adam")
+    if name == "adam":
+        return adam(hp["learning_rate"], hp["max_grad_norm"])
+    if name == "rmsprop":
+        inner = optax.inject_hyperparams(optax.rmsprop)(
+            learning_rate=hp["learning_rate"], decay=0.99, eps=1e-5
+        )
+    else:
+        inner = optax.inject_hyperparams(optax.sgd)(learning_rate=hp["learning_rate"])
+    return optax.chain(optax.clip_by_global_norm(hp["max_grad_norm"]), inner)
+
+
+# ------------------------------------------------------------------ first-order solver
+
+
+def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
+    """Epochs × minibatches of surrogate + penalty (− entropy), with the critic joint or apart.
+
+    Joint (SB3/CleanRL PPO and A2C): one loss ``policy + vf_coef·value − ent_coef·H`` over
+    actor and critic. Separate (MDPO, Adaptive TRPO): the policy's loss alone, then
+    :func:`fit_critic`.
+    """
+    joint = cfg.critic_mode == "joint"
+    penalised = comp.proximity != "none"
+    early_stop = hasattr(cfg, "target_kl")
+    anneal = getattr(cfg, "anneal_lr", False)
+
+    def init(actor_key: jax.Array, critic_key: jax.Array, obs: jax.Array, hp: HP) -> Learner:
+        actor, critic = _init_params(nets, actor_key, critic_key, obs, hp)
+        extra = {"beta": hp["beta_init"]} if comp.coefficient == "adaptive" and penalised else {}
+        if joint:
+            return Learner(actor, critic, _optimizer(cfg, hp).init((actor, critic)), (), extra)
+        critic_opt = adam(hp["vf_learning_rate"]).init(critic)
+        return Learner(actor, critic, _optimizer(cfg, hp).init(actor), critic_opt, extra)
 
     def update(
-        learner: Learner, batch: Batch, key: jax.Array, hp: HP, progress: jax.Array, k: jax.Array
+        learner: Learner,
+        batch: Batch,
+        key: jax.Array,
+        hp: HP,
+        progress: jax.Array,
+        iteration: jax.Array,
     ) -> tuple[Learner, Metrics]:
-        lr = (
-            hp["learning_rate"] * (1.0 - progress)
-            if getattr(cfg, "anneal_lr", False)
-            else hp["learning_rate"]
+        lr = hp["learning_rate"] * (1.0 - progress) if anneal else hp["learning_rate"]
+        coef = (
+            coefficient(comp.coefficient, cfg, hp, learner.extra, progress, iteration)
+            if penalised
+            else None
         )
+        actor_k = jax.lax.stop_gradient(learner.actor)
 
-        def loss(params: Any, mb: Batch) -> tuple[jax.Array, Metrics]:
-            actor, critic = params
+        def policy_terms(actor: Any, mb: Batch) -> tuple[jax.Array, jax.Array, Metrics]:
             dist = nets.policy(actor, mb.obs)
             logp = dist.log_prob(mb.action)
-            pg = policy_loss(dist, mb, actor, logp, hp, learner)
-            vf = value_loss(nets, critic, mb.obs, mb.returns)
-            ent = jnp.mean(dist.entropy())
-            log_ratio = logp - mb.logp
-            aux = {
-                "policy_loss": pg,
-                "value_loss": vf,
-                "approx_kl": jnp.mean(jnp.exp(log_ratio) - 1 - log_ratio),
-            }
-            return pg + hp["vf_coef"] * vf - hp["ent_coef"] * ent, aux
+            adv = _normalise(mb.adv, cfg.normalize_advantage)
+            surr = surrogate_loss(comp.surrogate, logp, mb.logp, adv, hp)
+            aux = {"policy_loss": surr, "approx_kl": approx_kl(logp, mb.logp)}
+            loss = surr
+            if penalised:
+                d = divergence(comp.proximity, nets, actor_k, actor, mb.obs)
+                pen = coef.weigh(d)  # type: ignore[union-attr]
+                aux["proximity"] = pen
+                loss = loss + pen
+            return loss, jnp.mean(dist.entropy()), aux
 
-        opt_state = set_learning_rate(learner.actor_opt, lr)
-        tkl = jnp.where(hp["target_kl"] > 0, hp["target_kl"], jnp.inf) if target_kl else None
+        if joint:
+
+            def loss_fn(params: Any, mb: Batch) -> tuple[jax.Array, Metrics]:
+                actor, critic = params
+                pg, ent, aux = policy_terms(actor, mb)
+                vf = value_loss(nets, critic, mb.obs, mb.returns)
+                return pg + hp["vf_coef"] * vf - hp["ent_coef"] * ent, aux | {"value_loss": vf}
+
+            params, opt_state = (learner.actor, learner.critic), learner.actor_opt
+        else:
+
+            def loss_fn(params: Any, mb: Batch) -> tuple[jax.Array, Metrics]:
+                pg, ent, aux = policy_terms(params, mb)
+                return (pg - hp["ent_coef"] * ent if comp.entropy else pg), aux
+
+            params, opt_state = learner.actor, learner.actor_opt
+
+        tkl = jnp.where(hp["target_kl"] > 0, hp["target_kl"], jnp.inf) if early_stop else None
         res = minibatch_epochs(
-            loss,
-            (learner.actor, learner.critic),
-            opt_state,
-            optimizer(hp),
+            loss_fn,
+            params,
+            set_learning_rate(opt_state, lr),
+            _optimizer(cfg, hp),
             batch,
             key,
-            n_epochs,
-            n_minibatches,
+            cfg.n_epochs,
+            cfg.n_minibatches,
             tkl,
         )
-        actor, critic = res.params
-        metrics = _diagnostics(
-            nets, learner.actor, actor, batch, hp.get("clip_eps", jnp.float32(0.2)), critic
-        )
+        actor, critic = res.params if joint else (res.params, learner.critic)
+        metrics = _diagnostics(nets, learner.actor, actor, batch, hp.get("clip_eps", 0.2))
         metrics |= {
             "train/policy_loss": res.metrics["policy_loss"],
-            "train/value_loss": res.metrics["value_loss"],
             "train/grad_norm": res.metrics["grad_norm"],
             "train/learning_rate": lr,
             "train/n_updates": res.n_updates,
         }
-        if target_kl:
+        if penalised:
+            metrics |= {"train/proximity": res.metrics["proximity"]}
+            metrics |= _coefficient_metrics(comp.coefficient, coef)  # type: ignore[arg-type]
+        if early_stop:
             metrics["train/stopped_early"] = res.stopped_early
-        return learner.replace(actor=actor, critic=critic, actor_opt=res.opt_state), metrics
+        extra = _adapt(comp.coefficient, comp.proximity, learner.extra, metrics, hp)
+        if comp.coefficient == "adaptive" and penalised:
+            metrics["train/beta"] = extra["beta"]
+        learner = learner.replace(actor=actor, critic=critic, actor_opt=res.opt_state, extra=extra)
+        if joint:
+            return learner, metrics | {"train/value_loss": res.metrics["value_loss"]}
+        learner, vm = fit_critic(nets, cfg, hp, learner, batch, key)
+        return learner, metrics | vm
 
     return Recipe(init, update)
 
 
-def ppo(cfg: PPOConfig, nets: Networks) -> Recipe:
-    """PPO-clip: the clipped-ratio surrogate, epochs × minibatches of Adam (§6)."""
-
-    def surrogate(
-        dist: Any, mb: Batch, actor: Any, logp: jax.Array, hp: HP, learner: Learner
-    ) -> jax.Array:
-        return clipped_ratio_loss(
-            logp, mb.logp, _normalise(mb.adv, cfg.normalize_advantage), hp["clip_eps"]
-        )
-
-    opt = lambda hp: adam(hp["learning_rate"], hp["max_grad_norm"])  # noqa: E731
-    return _joint_first_order(
-        cfg, nets, opt, surrogate, cfg.n_epochs, cfg.rollout_size // cfg.batch_size, True
-    )
+# ------------------------------------------------------------------ natural solvers
 
 
-def ppo_kl(cfg: PPOKLConfig, nets: Networks) -> Recipe:
-    """PPO-KL: ratio surrogate + β·KL(π_k‖π_θ); β halves/doubles toward the target KL (§6)."""
+def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
+    """d = (∇²D + damping·I)⁻¹g by CG, then the step 1/β, t_k or √(2δ/gᵀd) (+ line search).
 
-    def surrogate(
-        dist: Any, mb: Batch, actor: Any, logp: jax.Array, hp: HP, learner: Learner
-    ) -> jax.Array:
-        dist_k = nets.policy(learner.actor, mb.obs)
-        adv = _normalise(mb.adv, cfg.normalize_advantage)
-        return ratio_loss(logp, mb.logp, adv) + learner.extra["beta"] * kl_divergence(
-            dist_k, dist, "forward"
-        )
-
-    opt = lambda hp: adam(hp["learning_rate"], hp["max_grad_norm"])  # noqa: E731
-    base = _joint_first_order(
-        cfg, nets, opt, surrogate, cfg.n_epochs, cfg.rollout_size // cfg.batch_size, True
-    )
-
-    def update(
-        learner: Learner, batch: Batch, key: jax.Array, hp: HP, progress: jax.Array, k: jax.Array
-    ) -> tuple[Learner, Metrics]:
-        learner, metrics = base.update(learner, batch, key, hp, progress, k)
-        beta = adapt_kl_coefficient(
-            learner.extra["beta"], metrics["train/kl_forward"], hp["kl_target"]
-        )
-        return learner.replace(extra={"beta": beta}), metrics | {"train/beta": beta}
-
-    return Recipe(base.init, update)
-
-
-def pg(cfg: A2CConfig, nets: Networks) -> Recipe:
-    """Vanilla policy gradient (A2C): one optimiser step on the score surrogate (§3)."""
-
-    def surrogate(
-        dist: Any, mb: Batch, actor: Any, logp: jax.Array, hp: HP, learner: Learner
-    ) -> jax.Array:
-        return score_loss(logp, _normalise(mb.adv, cfg.normalize_advantage))
-
-    def opt(hp: HP) -> optax.GradientTransformation:
-        if cfg.optimizer == "adam":
-            return adam(hp["learning_rate"], hp["max_grad_norm"])
-        rms = optax.inject_hyperparams(optax.rmsprop)(
-            learning_rate=hp["learning_rate"], decay=0.99, eps=1e-5
-        )
-        return optax.chain(optax.clip_by_global_norm(hp["max_grad_norm"]), rms)
-
-    return _joint_first_order(cfg, nets, opt, surrogate, 1, 1, False)
-
-
-# ------------------------------------------------------------------ natural gradient
-
-
-class _NaturalStep(NamedTuple):
-    g: Any
-    d: Any
-    loss_fn: Callable[[Any], jax.Array]
-    kl_fn: Callable[[Any], jax.Array]
-    cg: Any
-
-
-def _natural_direction(
-    cfg: Any,
-    nets: Networks,
-    actor: Any,
-    batch: Batch,
-    hp: HP,
-    surrogate: Callable[[jax.Array, jax.Array, jax.Array], jax.Array],
-) -> _NaturalStep:
-    """g = ∇ surrogate at θ_k and d = (F + damping·I)⁻¹ g by CG on Fisher-vector products.
-
-    ``loss_fn`` is always the ratio surrogate L_{π_k} (it shares its gradient at θ_k with the
-    score surrogate), so expected and actual improvements are comparable across recipes.
+    For the KLs ∇²D at θ_k is the Fisher matrix (both directions agree to second order), for
+    ``euclidean`` the identity. The value model of the step (expected and actual improvement,
+    the line search's test) is the ratio surrogate L_{π_k} for ``score`` (its value away from
+    θ_k means nothing; its gradient at θ_k is L's) and the surrogate itself otherwise.
     """
-    dist_k = jax.tree.map(jax.lax.stop_gradient, nets.policy(actor, batch.obs))
-    adv = _normalise(batch.adv, cfg.normalize_advantage)
+    constraint = comp.proximity_as == "constraint"
+    linesearch = comp.solver == "natural_linesearch"
+    model = "ratio" if comp.surrogate == "score" else comp.surrogate
 
-    def logp(p: Any) -> jax.Array:
-        return nets.policy(p, batch.obs).log_prob(batch.action)
-
-    def kl_fn(p: Any) -> jax.Array:
-        return kl_divergence(dist_k, nets.policy(p, batch.obs), "forward")
-
-    g = jax.grad(lambda p: surrogate(logp(p), batch.logp, adv))(actor)
-    fvp = fisher_vector_product(kl_fn, actor, hp["cg_damping"])
-    d, cg = conjugate_gradient(fvp, g, cfg.cg_iters, hp["cg_tol"])
-    return _NaturalStep(g, d, lambda p: ratio_loss(logp(p), batch.logp, adv), kl_fn, cg)
-
-
-def _score(logp: jax.Array, logp_old: jax.Array, adv: jax.Array) -> jax.Array:
-    return score_loss(logp, adv)
-
-
-def npg(cfg: NPGConfig, nets: Networks) -> Recipe:
-    """NPG (§4): θ ← θ − s·F⁻¹g with s = 1/λ or √(2δ/gᵀF⁻¹g); critic fitted separately."""
+    def init(actor_key: jax.Array, critic_key: jax.Array, obs: jax.Array, hp: HP) -> Learner:
+        actor, critic = _init_params(nets, actor_key, critic_key, obs, hp)
+        extra = (
+            {"beta": hp["beta_init"]} if comp.coefficient == "adaptive" and not constraint else {}
+        )
+        return Learner(actor, critic, (), adam(hp["vf_learning_rate"]).init(critic), extra)
 
     def update(
-        learner: Learner, batch: Batch, key: jax.Array, hp: HP, progress: jax.Array, k: jax.Array
+        learner: Learner,
+        batch: Batch,
+        key: jax.Array,
+        hp: HP,
+        progress: jax.Array,
+        iteration: jax.Array,
     ) -> tuple[Learner, Metrics]:
-        ns = _natural_direction(cfg, nets, learner.actor, batch, hp, _score)
-        if cfg.step_rule == "trust_region":
-            step = step_size_trust_region(ns.g, ns.d, hp["delta"])
+        actor_k = learner.actor
+        dist_k = jax.tree.map(jax.lax.stop_gradient, nets.policy(actor_k, batch.obs))
+        adv = _normalise(batch.adv, cfg.normalize_advantage)
+
+        def objective(name: str) -> Callable[[Any], jax.Array]:
+            def loss(p: Any) -> jax.Array:
+                dist = nets.policy(p, batch.obs)
+                out = surrogate_loss(name, dist.log_prob(batch.action), batch.logp, adv, hp)
+                return out - hp["ent_coef"] * jnp.mean(dist.entropy()) if comp.entropy else out
+
+            return loss
+
+        def dist_fn(p: Any) -> jax.Array:
+            return divergence(comp.proximity, nets, actor_k, p, batch.obs, dist_k)
+
+        g = jax.grad(objective(comp.surrogate))(actor_k)
+        curvature = fisher_vector_product(dist_fn, actor_k, hp["damping"])
+        d, cg = conjugate_gradient(curvature, g, cfg.cg_iters, hp["cg_tol"])
+        model_loss = objective(model)
+        extra_metrics: Metrics = {}
+        if constraint:
+            step = step_size_trust_region(g, d, hp["delta"])
         else:
-            step = hp["step_size"]
-        actor = tree_add_scale(learner.actor, -step, ns.d)
-        metrics = _diagnostics(nets, learner.actor, actor, batch, jnp.float32(0.2), None)
-        # Measured against θ_k before ``learner`` is rebound to the updated one below
-        # (comparing the new actor with itself always gave 0).
-        actual_improve = ns.loss_fn(learner.actor) - ns.loss_fn(actor)
-        learner, vm = fit_critic(nets, cfg, hp, learner.replace(actor=actor), batch, key)
-        return learner, metrics | vm | {
-            "train/step_size": step,
-            "train/grad_norm": optax.global_norm(ns.g),
-            "train/cg_iterations": ns.cg.iterations,
-            "train/cg_residual": ns.cg.residual,
-            "train/expected_improve": step * tree_vdot(ns.g, ns.d),
-            "train/actual_improve": actual_improve,
-        }
-
-    return Recipe(_separate_critic_init(nets, None), update)
-
-
-def trpo(cfg: TRPOConfig, nets: Networks) -> Recipe:
-    """TRPO (§5.3): natural direction, maximal step √(2δ/gᵀF⁻¹g), backtracking line search."""
-
-    def update(
-        learner: Learner, batch: Batch, key: jax.Array, hp: HP, progress: jax.Array, k: jax.Array
-    ) -> tuple[Learner, Metrics]:
-        ns = _natural_direction(cfg, nets, learner.actor, batch, hp, ratio_loss)
-        step = step_size_trust_region(ns.g, ns.d, hp["delta"])
-        full_step = jax.tree.map(lambda x: -step * x, ns.d)
-        actor, ls = backtracking_line_search(
-            ns.loss_fn,
-            ns.kl_fn,
-            learner.actor,
-            full_step,
-            hp["delta"],
-            step * tree_vdot(ns.g, ns.d),
-            hp["backtrack_coef"],
-            cfg.max_backtracks,
-        )
-        metrics = _diagnostics(nets, learner.actor, actor, batch, jnp.float32(0.2), None)
-        learner, vm = fit_critic(nets, cfg, hp, learner.replace(actor=actor), batch, key)
-        return learner, metrics | vm | {
-            "train/step_size": step * ls.step_fraction,
-            "train/grad_norm": optax.global_norm(ns.g),
-            "train/cg_iterations": ns.cg.iterations,
-            "train/cg_residual": ns.cg.residual,
-            "train/backtracks": ls.backtracks,
-            "train/accepted": ls.accepted,
-            "train/expected_improve": ls.expected_improve * ls.step_fraction,
-            "train/actual_improve": ls.actual_improve,
-        }
-
-    return Recipe(_separate_critic_init(nets, None), update)
-
-
-# ------------------------------------------------------------------ mirror descent
-
-
-def _proximal_full_batch(
-    cfg: Any,
-    nets: Networks,
-    step_fn: Callable[[HP, jax.Array, jax.Array], jax.Array],
-    lam_key: str | None,
-) -> Recipe:
-    """m full-batch Adam steps on ratio surrogate + KL(π_θ‖π_k)/t_k (− λ·entropy)."""
-    opt = lambda hp: adam(hp["learning_rate"], hp["max_grad_norm"])  # noqa: E731
-
-    def update(
-        learner: Learner, batch: Batch, key: jax.Array, hp: HP, progress: jax.Array, k: jax.Array
-    ) -> tuple[Learner, Metrics]:
-        t_k = step_fn(hp, progress, k)
-        actor_k = jax.lax.stop_gradient(learner.actor)
-
-        def loss(actor: Any, mb: Batch) -> tuple[jax.Array, Metrics]:
-            dist = nets.policy(actor, mb.obs)
-            surr = ratio_loss(
-                dist.log_prob(mb.action), mb.logp, _normalise(mb.adv, cfg.normalize_advantage)
+            coef = coefficient(comp.coefficient, cfg, hp, learner.extra, progress, iteration)
+            step = coef.step()
+            extra_metrics = _coefficient_metrics(comp.coefficient, coef)
+        expected = step * tree_vdot(g, d)
+        if linesearch:
+            actor, ls = backtracking_line_search(
+                model_loss,
+                dist_fn,
+                actor_k,
+                jax.tree.map(lambda x: -step * x, d),
+                hp["delta"],
+                expected,
+                hp["backtrack_coef"],
+                cfg.max_backtracks,
             )
-            prox = kl_divergence(nets.policy(actor_k, mb.obs), dist, "reverse") / t_k
-            ent = hp[lam_key] * jnp.mean(dist.entropy()) if lam_key else 0.0
-            return surr + prox - ent, {"policy_loss": surr}
-
-        res = minibatch_epochs(
-            loss, learner.actor, learner.actor_opt, opt(hp), batch, key, cfg.m, 1
-        )
-        metrics = _diagnostics(nets, learner.actor, res.params, batch, jnp.float32(0.2), None)
+            extra_metrics |= {
+                "train/backtracks": ls.backtracks,
+                "train/accepted": ls.accepted,
+                "train/expected_improve": ls.expected_improve * ls.step_fraction,
+                "train/actual_improve": ls.actual_improve,
+            }
+            step = step * ls.step_fraction
+        else:
+            actor = tree_add_scale(actor_k, -step, d)
+            extra_metrics |= {
+                "train/expected_improve": expected,
+                "train/actual_improve": model_loss(actor_k) - model_loss(actor),
+            }
+        metrics = _diagnostics(nets, actor_k, actor, batch, 0.2)
+        extra = _adapt(comp.coefficient, comp.proximity, learner.extra, metrics, hp)
+        if comp.coefficient == "adaptive" and not constraint:
+            extra_metrics["train/beta"] = extra["beta"]
         learner, vm = fit_critic(
-            nets, cfg, hp, learner.replace(actor=res.params, actor_opt=res.opt_state), batch, key
+            nets, cfg, hp, learner.replace(actor=actor, extra=extra), batch, key
         )
-        return learner, metrics | vm | {
-            "train/policy_loss": res.metrics["policy_loss"],
-            "train/grad_norm": res.metrics["grad_norm"],
-            "train/t_k": t_k,
+        return learner, metrics | vm | extra_metrics | {
+            "train/step_size": step,
+            "train/grad_norm": optax.global_norm(g),
+            "train/cg_iterations": cg.iterations,
+            "train/cg_residual": cg.residual,
         }
 
-    return Recipe(_separate_critic_init(nets, opt), update)
-
-
-def mdpo(cfg: MDPOConfig, nets: Networks) -> Recipe:
-    """On-policy MDPO (§8.2) with t_k from :mod:`policyopt.schedules`.
-
-    ``linear`` (default, the MDPO paper's): t_k = max(t_init(1 − k/K), t_min);
-    ``geometric`` (policy mirror descent's, Xiao 2022): t_k = min(t_init/γ^k, t_max);
-    ``constant``: t_k = t_init.
-    """
-
-    def step(hp: HP, progress: jax.Array, k: jax.Array) -> jax.Array:
-        return schedules.mirror_step_size(
-            cfg.schedule, k.astype(jnp.float32), progress, hp["gamma"], hp["t_init"],
-            hp["t_min"], hp["t_max"],
-        )  # fmt: skip
-
-    return _proximal_full_batch(cfg, nets, step, None)
-
-
-def adaptive_trpo(cfg: AdaptiveTRPOConfig, nets: Networks) -> Recipe:
-    """Adaptive TRPO (§8.2): Shani et al.'s t_k = c/(λ(k+2)) (λ > 0) or c/√(k+1) (λ = 0).
-
-    The unregularised rule is the exact level's c(1−γ)/(C_max√(k+1)) with the Q-value bound
-    C_max/(1−γ) set to 1: the surrogate's advantages are standardised.
-    """
-
-    def step(hp: HP, progress: jax.Array, k: jax.Array) -> jax.Array:
-        return schedules.shani(k.astype(jnp.float32), hp["lam"], hp["step_scale"], 1.0)
-
-    return _proximal_full_batch(cfg, nets, step, "lam")
-
-
-RECIPES: dict[str, Callable[[Any, Networks], Recipe]] = {
-    "pg": pg,
-    "npg": npg,
-    "trpo": trpo,
-    "ppo": ppo,
-    "ppo_kl": ppo_kl,
-    "mdpo": mdpo,
-    "adaptive_trpo": adaptive_trpo,
-}
+    return Recipe(init, update)
 
 
 def make_recipe(config: BaseConfig, nets: Networks) -> Recipe:
-    """The recipe named by ``config.name`` built for ``nets``."""
-    return RECIPES[config.name](config, nets)
+    """The update of ``config``'s row of the table (:attr:`BaseConfig.composition`), for ``nets``.
+
+    Named configs and :func:`policyopt.compose` alike: one engine per solver family, the
+    blocks chosen by name. The composition is checked again here, so a hand-built config
+    cannot reach the compiler with a combination that makes no sense.
+    """
+    comp = config.composition.check("deep", type(config).__name__)
+    if comp.solver == "first_order":
+        return _first_order(config, nets, comp)
+    return _natural(config, nets, comp)

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from policyopt.composition import parse_recipe
 from policyopt.errors import ConfigError, suggest
 from policyopt.faults import TrainingError
 
@@ -41,7 +42,7 @@ def _main(
 
 
 def parse_overrides(items: list[str], valid_prefixes: list[str]) -> dict[str, dict[str, Any]]:
-    """``["npg.lam=0.1", "trpo.delta=0.02"]`` → ``{"npg": {"lam": 0.1}, "trpo": {...}}``."""
+    """``["npg.beta=0.1", "trpo.delta=0.02"]`` → ``{"npg": {"beta": 0.1}, "trpo": {...}}``."""
     out: dict[str, dict[str, Any]] = {}
     for key, value in parse_sets(items).items():
         prefix, dot, field = key.partition(".")
@@ -88,7 +89,11 @@ def tabular(
         str, typer.Option(help="frozenlake, taxi, cliffwalking, garnet, chain, gridworld")
     ] = "frozenlake",
     algos: Annotated[
-        str, typer.Option(help="comma-separated: pg,npg,trpo,ppo,ppo_kl,mdpo,adaptive_trpo")
+        str,
+        typer.Option(
+            help="comma-separated names (pg,npg,trpo,ppo,ppo_kl,mdpo,adaptive_trpo) or "
+            "compositions SURROGATE/PROXIMITY[:RULE]/SOLVER (--set composed.FIELD=… for them)"
+        ),
     ] = "pg,npg,trpo,ppo,ppo_kl,mdpo,adaptive_trpo",
     iters: Annotated[int, typer.Option(help="iterations per algorithm")] = 200,
     out: Annotated[
@@ -99,7 +104,7 @@ def tabular(
     ] = None,
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="hyperparameter, e.g. npg.lam=0.1 (repeatable)"),
+        typer.Option("--set", help="hyperparameter, e.g. npg.beta=0.1 (repeatable)"),
     ] = None,
     tol: Annotated[float, typer.Option(help="report iterations until f − f* < tol")] = 1e-3,
 ) -> None:
@@ -109,7 +114,9 @@ def tabular(
 
       policyopt tabular --mdp frozenlake --iters 200 --out out/frozenlake
 
-      policyopt tabular --mdp chain --algos pg,npg --iters 500 --set pg.eta=1.0
+      policyopt tabular --mdp chain --algos pg,npg --iters 500 --set pg.learning_rate=1.0
+
+      policyopt tabular --algos trpo,ratio/kl_reverse:constraint/natural_linesearch
     """
     from policyopt import tabular as T
     from policyopt.compile_cache import enable_compilation_cache
@@ -120,7 +127,10 @@ def tabular(
     try:
         names = [a.strip() for a in algos.split(",") if a.strip()]
         overrides = parse_overrides(set_ or [], list(T.ALGORITHMS))
-        algorithms = [T.make_algorithm(n, **overrides.get(n, {})) for n in names]
+        algorithms = []
+        for n in names:
+            base, fields = parse_recipe(n)
+            algorithms.append(T.make_config(base, **fields, **overrides.get(base, {})))
         if iters < 1:
             raise ConfigError("cli", "--iters", f"must be an integer >= 1, got {iters}")
         mdp_obj = T.make_mdp(mdp, **({} if gamma is None else {"gamma": gamma}))
@@ -136,7 +146,7 @@ def tabular(
     for alg in algorithms:
         h = T.run(mdp_obj, alg, iters, optimum=opt)
         histories.append(h)
-        T.write_csv(h, out / f"{h.algorithm}.csv")
+        T.write_csv(h, out / f"{file_safe(h.algorithm)}.csv")
         hit = h.iterations_to(tol)
         table.add_row(
             h.algorithm,
@@ -147,6 +157,11 @@ def tabular(
     paths = plot_tabular(histories, out / "suboptimality", title=f"{mdp_obj.name} (exact, cost)")
     console.print(table)
     console.print(f"wrote {len(histories)} CSV files and {', '.join(str(p) for p in paths)}")
+
+
+def file_safe(label: str) -> str:
+    """A composition's spelling as a file or directory name (``/`` → ``+``, ``:`` → ``-``)."""
+    return label.replace("/", "+").replace(":", "-")
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -163,7 +178,12 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
 @app.command()
 def train(
     algo: Annotated[
-        str | None, typer.Argument(help="pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo")
+        str | None,
+        typer.Argument(
+            help="pg, npg, trpo, ppo, ppo_kl, mdpo, adaptive_trpo, or a composition "
+            "SURROGATE/PROXIMITY[:RULE]/SOLVER, e.g. "
+            "ratio/kl_reverse:constraint/natural_linesearch"
+        ),
     ] = None,
     env: Annotated[
         str | None,
@@ -234,6 +254,8 @@ def train(
 
       policyopt train trpo LunarLander-v3 --seeds 3
 
+      policyopt train clipped_ratio/kl_forward:constraint/natural CartPole-v1
+
       policyopt train ppo Pendulum-v1 --set clip_eps=0.1 --set num_envs=16
 
       policyopt train --resume runs/trpo-LunarLander-v3
@@ -255,16 +277,17 @@ def train(
         return
     if algo is None or env is None:
         _fail(ConfigError("cli", "ALGO ENV", "both are required unless --resume RUN is given"))
-    run_dir = runs_dir / (name or f"{algo}-{env}")
+    run_dir = runs_dir / (name or file_safe(f"{algo}-{env}"))
     reported = {"done": False}
     try:
+        base, fields = parse_recipe(algo)
         spec = RunSpec(
-            algo=algo,
+            algo=base,
             env_id=env,
             seeds=seeds,
             seed=seed,
             steps=steps,
-            overrides=parse_sets(set_ or []),
+            overrides={**fields, **parse_sets(set_ or [])},
             use_preset=use_preset,
             level=level,
             vectorization=vectorization,

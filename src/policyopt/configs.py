@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import jax.numpy as jnp
 
+from policyopt.composition import NAMED, Composition, parse_proximity, parse_recipe
 from policyopt.errors import (
     ConfigError,
     check_choice,
@@ -33,11 +34,13 @@ __all__ = [
     "A2CConfig",
     "AdaptiveTRPOConfig",
     "BaseConfig",
+    "ComposedConfig",
     "MDPOConfig",
     "NPGConfig",
     "PPOConfig",
     "PPOKLConfig",
     "TRPOConfig",
+    "compose",
     "hparams",
     "make_config",
 ]
@@ -110,6 +113,21 @@ class BaseConfig:
     @property
     def num_updates(self) -> int:
         return self.total_timesteps // self.rollout_size
+
+    @property
+    def composition(self) -> Composition:
+        """This config's row of the table (:mod:`policyopt.composition`)."""
+        return NAMED["deep"][self.name]
+
+    @property
+    def n_minibatches(self) -> int:
+        """Minibatches per epoch of a first-order solver (static)."""
+        return self.rollout_size // getattr(self, "batch_size", self.rollout_size)
+
+    @property
+    def critic_mode(self) -> str:
+        """``"joint"`` (one loss with the policy, SB3's PPO/A2C) or ``"separate"`` (own epochs)."""
+        return "joint" if hasattr(self, "vf_coef") else "separate"
 
 
 def _check_minibatches(cfg: Any, batch_field: str = "batch_size") -> None:
@@ -196,6 +214,9 @@ class A2CConfig(BaseConfig):
         learning_rate: optimiser step size η.
         optimizer: "rmsprop" (SB3 A2C) or "adam".
         ent_coef, vf_coef, max_grad_norm: as in PPO.
+        beta: weight of an explicit penalty β·½‖θ−θ_k‖². The default 0 leaves the proximity
+            to the step size, which is exact here: one step from θ_k is the proximal step of
+            ½‖θ−θ_k‖²/η (§3), and the penalty's gradient vanishes at θ_k anyway.
     """
 
     num_steps: int = 5
@@ -206,7 +227,14 @@ class A2CConfig(BaseConfig):
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
+    beta: float = 0.0
     name: ClassVar[str] = "pg"
+
+    n_epochs: ClassVar[int] = 1
+
+    @property
+    def n_minibatches(self) -> int:
+        return 1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -215,6 +243,7 @@ class A2CConfig(BaseConfig):
         check_range("A2CConfig", "ent_coef", self.ent_coef, 0.0, low_open=False)
         check_range("A2CConfig", "vf_coef", self.vf_coef, 0.0, low_open=False)
         check_range("A2CConfig", "max_grad_norm", self.max_grad_norm, 0.0)
+        check_range("A2CConfig", "beta", self.beta, 0.0, low_open=False)
 
 
 @dataclass(frozen=True)
@@ -240,53 +269,82 @@ class _CriticFields(BaseConfig):
 
 
 @dataclass(frozen=True)
-class NPGConfig(_CriticFields):
-    """Natural policy gradient (Kakade 2001; the seed's §4); defaults of Tianshou ``NPGPolicy``.
+class _NaturalFields(_CriticFields):
+    """How a natural direction d ≈ (F + damping·I)⁻¹g is computed (NPG, TRPO, compositions).
 
     Attributes:
-        step_rule: "fixed" (θ ← θ + step_size·F⁻¹g, the 1/λ rule, Tianshou) or
-            "trust_region" (step √(2δ/gᵀF⁻¹g)).
-        step_size: 1/λ of the fixed rule.
-        delta: δ of the trust-region rule.
+        fisher_solver: "cg" (truncated conjugate gradient on Fisher-vector products).
         cg_iters: conjugate-gradient iterations.
-        cg_damping: damping added to the Fisher-vector product.
+        damping: Tikhonov damping λ added to the curvature (F + λI), sb3-contrib's
+            ``cg_damping``.
         cg_tol: stop CG once the squared residual is below this.
     """
 
-    step_rule: str = "fixed"
-    step_size: float = 0.5
-    delta: float = 0.01
+    fisher_solver: str = "cg"
     cg_iters: int = 10
-    cg_damping: float = 0.1
+    damping: float = 0.1
     cg_tol: float = 1e-10
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_choice(o, "fisher_solver", self.fisher_solver, FISHER_SOLVERS)
+        check_int(o, "cg_iters", self.cg_iters, 1)
+        check_range(o, "damping", self.damping, 0.0, low_open=False)
+        check_range(o, "cg_tol", self.cg_tol, 0.0, low_open=False)
+
+
+FISHER_SOLVERS = ("cg",)
+
+
+@dataclass(frozen=True)
+class NPGConfig(_NaturalFields):
+    """Natural policy gradient (Kakade 2001; the seed's §4); defaults of Tianshou ``NPGPolicy``.
+
+    Row: score surrogate · kl_forward (penalty β·½ΔᵀFΔ, or constraint ≤ δ) · natural.
+
+    Attributes:
+        step_rule: "fixed" (the penalty λ = β of §4: θ ← θ − (1/β)·F⁻¹g; Tianshou's step
+            0.5 is β = 2) or "trust_region" (KL as a constraint: step √(2δ/gᵀF⁻¹g)).
+        beta: the penalty β of the fixed rule (step 1/β).
+        delta: δ of the trust-region rule.
+    """
+
+    step_rule: str = "fixed"
+    beta: float = 2.0
+    delta: float = 0.01
     name: ClassVar[str] = "npg"
+
+    @property
+    def composition(self) -> Composition:
+        row = NAMED["deep"]["npg"]
+        if self.step_rule == "trust_region":
+            return dataclasses.replace(row, proximity_as="constraint")
+        return row
 
     def __post_init__(self) -> None:
         super().__post_init__()
         o = type(self).__name__
         check_choice(o, "step_rule", self.step_rule, ["fixed", "trust_region"])
-        check_range(o, "step_size", self.step_size, 0.0)
+        check_range(o, "beta", self.beta, 0.0)
         check_range(o, "delta", self.delta, 0.0)
-        check_int(o, "cg_iters", self.cg_iters, 1)
-        check_range(o, "cg_damping", self.cg_damping, 0.0, low_open=False)
-        check_range(o, "cg_tol", self.cg_tol, 0.0, low_open=False)
 
 
 @dataclass(frozen=True)
-class TRPOConfig(_CriticFields):
+class TRPOConfig(_NaturalFields):
     """TRPO (Schulman et al. 2015; the seed's §5.3); defaults of sb3-contrib ``TRPO``.
+
+    Row: ratio surrogate · kl_forward constraint ≤ δ · natural_linesearch.
 
     Attributes:
         delta: trust-region radius δ on mean KL(π_k‖π_θ) (sb3-contrib ``target_kl`` = 0.01).
-        cg_iters, cg_damping, cg_tol: conjugate gradient (15, 0.1, 1e-10 as sb3-contrib).
+        cg_iters, damping, cg_tol: conjugate gradient (15, 0.1, 1e-10 as sb3-contrib).
         backtrack_coef: line-search shrinking factor α (0.8).
         max_backtracks: line-search trials (10).
     """
 
-    delta: float = 0.01
     cg_iters: int = 15
-    cg_damping: float = 0.1
-    cg_tol: float = 1e-10
+    delta: float = 0.01
     backtrack_coef: float = 0.8
     max_backtracks: int = 10
     name: ClassVar[str] = "trpo"
@@ -295,87 +353,208 @@ class TRPOConfig(_CriticFields):
         super().__post_init__()
         o = type(self).__name__
         check_range(o, "delta", self.delta, 0.0)
-        check_int(o, "cg_iters", self.cg_iters, 1)
-        check_range(o, "cg_damping", self.cg_damping, 0.0, low_open=False)
-        check_range(o, "cg_tol", self.cg_tol, 0.0, low_open=False)
         check_range(o, "backtrack_coef", self.backtrack_coef, 0.0, 1.0)
         check_int(o, "max_backtracks", self.max_backtracks, 1)
 
 
 @dataclass(frozen=True)
-class MDPOConfig(_CriticFields):
-    """On-policy MDPO (Tomar, Shani, Efroni & Ghavamzadeh 2020; the seed's §8.2).
-
-    Each update takes ``m`` full-batch Adam steps on ``E[r·A] − KL(π_θ‖π_k)/t_k`` (reverse KL,
-    mirror descent's Bregman term). By default t_k is annealed linearly from ``t_init`` toward
-    0 over training (floored at ``t_min``) as in the authors' on-policy code; ``schedule``
-    also offers policy mirror descent's geometric growth (the exact level's default), so a
-    figure can compare like with like (see :mod:`policyopt.schedules`).
+class _FullBatchFields(_CriticFields):
+    """A policy fitted by ``n_epochs`` full-batch Adam steps (the MDPO paper's m).
 
     Attributes:
         learning_rate: Adam step size of the policy.
-        m: Adam steps per update.
+        n_epochs: full-batch Adam steps per update (the MDPO paper's m).
+        max_grad_norm: global gradient-norm clip.
+    """
+
+    learning_rate: float = 3e-4
+    n_epochs: int = 10
+    max_grad_norm: float = 0.5
+
+    @property
+    def n_minibatches(self) -> int:
+        return 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        check_range(o, "learning_rate", self.learning_rate, 0.0)
+        check_int(o, "n_epochs", self.n_epochs, 1)
+        check_range(o, "max_grad_norm", self.max_grad_norm, 0.0)
+
+
+def _check_annealed(cfg: Any) -> None:
+    o = type(cfg).__name__
+    check_choice(o, "schedule", cfg.schedule, MIRROR_SCHEDULES)
+    check_range(o, "t_init", cfg.t_init, 0.0)
+    check_range(o, "t_min", cfg.t_min, 0.0, 1.0, high_open=False)
+    check_range(o, "t_max", cfg.t_max, 0.0)
+
+
+@dataclass(frozen=True)
+class MDPOConfig(_FullBatchFields):
+    """On-policy MDPO (Tomar, Shani, Efroni & Ghavamzadeh 2020; the seed's §8.2).
+
+    Row: ratio surrogate · kl_reverse penalty 1/t_k (annealed) · first_order (full batch).
+
+    Each update takes ``n_epochs`` full-batch Adam steps on ``E[r·A] − KL(π_θ‖π_k)/t_k``
+    (reverse KL, mirror descent's Bregman term). By default t_k is annealed linearly from
+    ``t_init`` toward 0 over training (floored at ``t_min``) as in the authors' on-policy code;
+    ``schedule`` also offers policy mirror descent's geometric growth (the exact level's
+    default), so a figure can compare like with like (see :mod:`policyopt.schedules`).
+
+    Attributes:
         schedule: "linear" (Tomar et al. 2020: max(t_init(1 − k/K), t_min)), "geometric"
             (Xiao 2022: min(t_init/γ^k, t_max)) or "constant" (t_init).
         t_init: t_0 of the schedule.
         t_min: floor of the linear schedule.
         t_max: cap of the geometric schedule.
-        max_grad_norm: global gradient-norm clip.
     """
 
-    learning_rate: float = 3e-4
-    m: int = 10
     schedule: str = "linear"
     t_init: float = 1.0
     t_min: float = 0.01
     t_max: float = 1e6
-    max_grad_norm: float = 0.5
     name: ClassVar[str] = "mdpo"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        o = type(self).__name__
-        check_range(o, "learning_rate", self.learning_rate, 0.0)
-        check_int(o, "m", self.m, 1)
-        check_choice(o, "schedule", self.schedule, MIRROR_SCHEDULES)
-        check_range(o, "t_init", self.t_init, 0.0)
-        check_range(o, "t_min", self.t_min, 0.0, 1.0, high_open=False)
-        check_range(o, "t_max", self.t_max, 0.0)
-        check_range(o, "max_grad_norm", self.max_grad_norm, 0.0)
+        _check_annealed(self)
 
 
 @dataclass(frozen=True)
-class AdaptiveTRPOConfig(_CriticFields):
+class AdaptiveTRPOConfig(_FullBatchFields):
     """Adaptive TRPO (Shani, Efroni & Mannor 2019) as a sample-based mirror-descent step.
 
-    The policy takes ``m`` full-batch Adam steps on ``E[r·A] − KL(π_θ‖π_k)/t_k + λ·H(π_θ)``
-    with Shani et al.'s step sizes (:func:`policyopt.schedules.shani`): ``t_k = c/√(k+1)``
-    when λ = 0 (rate Õ(1/√k); the exact level's c(1−γ)/(C_max√(k+1)) with advantages
-    standardised) and ``t_k = c/(λ(k+2))`` when λ > 0 (rate Õ(1/k)); c = 1 is the theorem's.
+    Row: ratio + entropy · kl_reverse penalty 1/t_k (Shani's t_k) · first_order (full batch).
+
+    The policy takes ``n_epochs`` full-batch Adam steps on
+    ``E[r·A] − KL(π_θ‖π_k)/t_k + λ·H(π_θ)`` with Shani et al.'s step sizes
+    (:func:`policyopt.schedules.shani`): ``t_k = c/√(k+1)`` when λ = 0 (rate Õ(1/√k); the
+    exact level's c(1−γ)/(C_max√(k+1)) with advantages standardised) and ``t_k = c/(λ(k+2))``
+    when λ > 0 (rate Õ(1/k)); c = 1 is the theorem's.
 
     Attributes:
-        learning_rate: Adam step size of the policy.
-        m: Adam steps per update.
-        lam: entropy regularisation λ (0 = unregularised).
+        ent_coef: entropy regularisation λ (0 = unregularised).
         step_scale: the constant c of the schedule.
-        max_grad_norm: global gradient-norm clip.
     """
 
-    learning_rate: float = 3e-4
-    m: int = 10
-    lam: float = 0.0
+    ent_coef: float = 0.0
     step_scale: float = 1.0
-    max_grad_norm: float = 0.5
     name: ClassVar[str] = "adaptive_trpo"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         o = type(self).__name__
-        check_range(o, "learning_rate", self.learning_rate, 0.0)
-        check_int(o, "m", self.m, 1)
-        check_range(o, "lam", self.lam, 0.0, low_open=False)
+        check_range(o, "ent_coef", self.ent_coef, 0.0, low_open=False)
         check_range(o, "step_scale", self.step_scale, 0.0)
+
+
+@dataclass(frozen=True)
+class ComposedConfig(_NaturalFields):
+    """Any surrogate × proximity × solver of :mod:`policyopt.composition` (name ``composed``).
+
+    Build it with :func:`compose` (or ``policyopt train composed ENV --set surrogate=…``).
+    Every entry point takes it as it takes a named config; a checkpoint records the
+    composition's fields and reloads it. Only the fields the chosen blocks use matter; the
+    float fields are traced hyperparameters as everywhere (``vmap`` over β, δ, t_init, …).
+
+    Attributes:
+        surrogate: score, ratio or clipped_ratio (plus −ent_coef·H when ent_coef > 0).
+        proximity: none, euclidean, kl_forward or kl_reverse.
+        proximity_as: "penalty" (weighted by ``coefficient``) or "constraint" (≤ δ).
+        coefficient: the penalty's rule: fixed (β), adaptive (β from beta_init toward
+            kl_target), annealed (1/t_k, MDPO's schedule) or shani (1/t_k, Adaptive TRPO's).
+        solver: first_order, natural or natural_linesearch.
+        critic: "joint" (one loss, vf_coef; first_order only), "separate" (own Adam epochs)
+            or "auto" (joint for first_order, separate otherwise).
+        learning_rate, optimizer, anneal_lr, n_epochs, batch_size, max_grad_norm, target_kl:
+            the first-order solver (as PPO; optimizer adam, rmsprop or sgd).
+        clip_eps: ε of clipped_ratio. ent_coef, vf_coef: entropy and joint value weights.
+        beta: the fixed rule's β. beta_init, kl_target: the adaptive rule.
+        schedule, t_init, t_min, t_max: the annealed rule. step_scale: the shani rule's c.
+        delta: the constraint's radius δ.
+        backtrack_coef, max_backtracks: natural_linesearch.
+    """
+
+    surrogate: str = "ratio"
+    proximity: str = "kl_forward"
+    proximity_as: str = "penalty"
+    coefficient: str = "fixed"
+    solver: str = "first_order"
+    critic: str = "auto"
+    learning_rate: float = 3e-4
+    optimizer: str = "adam"
+    anneal_lr: bool = False
+    n_epochs: int = 10
+    batch_size: int = 64
+    max_grad_norm: float = 0.5
+    target_kl: float = 0.0
+    clip_eps: float = 0.2
+    ent_coef: float = 0.0
+    vf_coef: float = 0.5
+    beta: float = 1.0
+    beta_init: float = 1.0
+    kl_target: float = 0.01
+    schedule: str = "linear"
+    t_init: float = 1.0
+    t_min: float = 0.01
+    t_max: float = 1e6
+    step_scale: float = 1.0
+    delta: float = 0.01
+    backtrack_coef: float = 0.8
+    max_backtracks: int = 10
+    name: ClassVar[str] = "composed"
+
+    @property
+    def composition(self) -> Composition:
+        return Composition(
+            self.surrogate,
+            self.proximity,
+            self.solver,
+            self.proximity_as,
+            self.coefficient,
+            entropy=True,
+        )
+
+    @property
+    def critic_mode(self) -> str:
+        if self.critic == "auto":
+            return "joint" if self.solver == "first_order" else "separate"
+        return self.critic
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        o = type(self).__name__
+        self.composition.check("deep", o)
+        check_choice(o, "critic", self.critic, ["auto", "joint", "separate"])
+        if self.critic == "joint" and self.solver != "first_order":
+            raise ConfigError(
+                o,
+                "critic",
+                f"a joint actor-critic loss needs the first_order solver; solver "
+                f"{self.solver!r} moves the actor alone: use critic='separate' or 'auto'",
+            )
+        check_range(o, "learning_rate", self.learning_rate, 0.0)
+        check_choice(o, "optimizer", self.optimizer, OPTIMIZERS)
+        check_int(o, "n_epochs", self.n_epochs, 1)
+        _check_minibatches(self)
         check_range(o, "max_grad_norm", self.max_grad_norm, 0.0)
+        check_range(o, "target_kl", self.target_kl, 0.0, low_open=False)
+        check_range(o, "clip_eps", self.clip_eps, 0.0, 1.0)
+        check_range(o, "ent_coef", self.ent_coef, 0.0, low_open=False)
+        check_range(o, "vf_coef", self.vf_coef, 0.0, low_open=False)
+        check_range(o, "beta", self.beta, 0.0, low_open=self.solver != "first_order")
+        check_range(o, "beta_init", self.beta_init, 0.0)
+        check_range(o, "kl_target", self.kl_target, 0.0)
+        _check_annealed(self)
+        check_range(o, "step_scale", self.step_scale, 0.0)
+        check_range(o, "delta", self.delta, 0.0)
+        check_range(o, "backtrack_coef", self.backtrack_coef, 0.0, 1.0)
+        check_int(o, "max_backtracks", self.max_backtracks, 1)
+
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
 
 
 CONFIGS: dict[str, type[BaseConfig]] = {
@@ -388,12 +567,23 @@ CONFIGS: dict[str, type[BaseConfig]] = {
         PPOKLConfig,
         MDPOConfig,
         AdaptiveTRPOConfig,
+        ComposedConfig,
     )
 }
 
 
 def make_config(algo: str, **overrides: Any) -> BaseConfig:
-    """Config of recipe ``algo`` with ``overrides``; unknown names/fields suggest close ones."""
+    """Config of recipe ``algo`` with ``overrides``; unknown names/fields suggest close ones.
+
+    ``algo`` is a name (``"ppo"``) or a composition's spelling
+    ``"SURROGATE/PROXIMITY[:RULE]/SOLVER"`` (:func:`policyopt.composition.parse_recipe`).
+    """
+    algo, spelled = parse_recipe(algo)
+    for key, value in spelled.items():
+        if overrides.setdefault(key, value) != value:
+            raise ConfigError(
+                "config", key, f"{overrides[key]!r} contradicts the recipe's spelling {value!r}"
+            )
     if algo not in CONFIGS:
         raise ConfigError(
             "config",
@@ -420,3 +610,32 @@ def hparams(config: BaseConfig) -> dict[str, jnp.ndarray]:
     return {
         name: jnp.asarray(getattr(config, name), jnp.float32) for name in float_fields(type(config))
     }
+
+
+def compose(
+    surrogate: str,
+    proximity: str,
+    solver: str,
+    **fields: Any,
+) -> ComposedConfig:
+    """A deep-level config of any surrogate × proximity × solver; takes what a named one takes.
+
+    ``proximity`` may carry its rule after a colon: ``"kl_forward:constraint"`` (≤ δ),
+    ``"kl_reverse:annealed"``, ``"kl_forward:adaptive"``, ``"euclidean:fixed"``. Every other
+    keyword is a :class:`ComposedConfig` field (``env_id``, ``delta``, ``beta``, …). A
+    combination that makes no sense raises :class:`~policyopt.errors.ConfigError` saying why
+    and what would work, before anything compiles::
+
+        cfg = compose("ratio", "kl_reverse:constraint", "natural_linesearch", delta=0.01)
+        out = jax.jit(make_train(cfg))(jax.random.PRNGKey(0))
+    """
+    name, how, rule = parse_proximity(proximity)
+    spec: dict[str, Any] = {"surrogate": surrogate, "proximity": name, "solver": solver}
+    if how is not None:
+        spec["proximity_as"] = how
+    if rule is not None:
+        spec["coefficient"] = rule
+    clash = sorted(set(spec) & set(fields))
+    if clash:
+        raise ConfigError("compose", clash[0], "given twice (positionally and as a keyword)")
+    return make_config("composed", **spec, **fields)

@@ -24,8 +24,21 @@ __all__ = [
     "coerce_fields",
     "field_types",
     "float_fields",
+    "same_shape",
     "suggest",
 ]
+
+
+def same_shape(owner: str, **arrays: Any) -> None:
+    """Require every array to have the same shape (static, at trace time).
+
+    Per-sample quantities of different shapes (a ``[B]`` and a ``[B, 1]``) would otherwise
+    broadcast silently to ``[B, B]`` and give a wrong number, not an error.
+    """
+    shapes = {name: tuple(getattr(a, "shape", ())) for name, a in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{n}{list(s)}" for n, s in shapes.items())
+        raise ValueError(f"{owner}: per-sample arrays must have one shape, got {listed}")
 
 
 class ConfigError(ValueError):

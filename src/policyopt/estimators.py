@@ -27,6 +27,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from policyopt.errors import same_shape
+
 __all__ = ["batched_gae", "gae", "lambda_returns"]
 
 
@@ -69,6 +71,7 @@ def gae(
     Returns:
         The advantages ``A_t``, shape ``[T]``, in the dtype of ``r_t``.
     """
+    same_shape("gae", r_t=r_t, v_t=v_t, v_tp1=v_tp1, terminated_t=terminated_t, done_t=done_t)
     dtype = jnp.result_type(r_t)
     not_term = 1.0 - jnp.asarray(terminated_t).astype(dtype)
     not_done = 1.0 - jnp.asarray(done_t).astype(dtype)
@@ -121,6 +124,8 @@ def batched_gae(
     Returns:
         The advantages, shape ``[T, N]``.
     """
+    same_shape("batched_gae", r_t=r_t, v_t=v_t, v_tp1=v_tp1, terminated_t=terminated_t,
+               done_t=done_t)  # fmt: skip
     return jax.vmap(gae, in_axes=(1, 1, 1, 1, 1, None, None), out_axes=1)(
         r_t, v_t, v_tp1, terminated_t, done_t, gamma, lam
     )

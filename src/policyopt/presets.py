@@ -25,7 +25,7 @@ _ZOO_TRPO_CARTPOLE = {
     "num_envs": 2,
     "num_steps": 512,
     "vf_batch_size": 512,
-    "cg_damping": 1e-3,
+    "damping": 1e-3,
     "gae_lambda": 0.98,
     "vf_epochs": 20,
 }
@@ -85,7 +85,7 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
             "gae_lambda": 0.98,
             "delta": 0.01,
             "vf_epochs": 10,
-            "cg_damping": 0.01,
+            "damping": 0.01,
             "vf_learning_rate": 1e-3,
             "vf_batch_size": 512,
         },

@@ -23,6 +23,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from policyopt.errors import same_shape
+
 __all__ = ["approx_kl", "clip_fraction", "clipped_ratio_loss", "ratio_loss", "score_loss"]
 
 
@@ -39,6 +41,7 @@ def score_loss(logp: jax.Array, adv: jax.Array) -> jax.Array:
     Returns:
         The scalar loss.
     """
+    same_shape("score_loss", logp=logp, adv=adv)
     return -jnp.mean(logp * adv)
 
 
@@ -58,6 +61,7 @@ def ratio_loss(logp: jax.Array, logp_old: jax.Array, adv: jax.Array) -> jax.Arra
     Returns:
         The scalar loss.
     """
+    same_shape("ratio_loss", logp=logp, logp_old=logp_old, adv=adv)
     return -jnp.mean(jnp.exp(logp - logp_old) * adv)
 
 
@@ -80,6 +84,7 @@ def clipped_ratio_loss(
     Returns:
         The scalar loss, always ≥ :func:`ratio_loss` of the same inputs.
     """
+    same_shape("clipped_ratio_loss", logp=logp, logp_old=logp_old, adv=adv)
     ratio = jnp.exp(logp - logp_old)
     clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps)
     return -jnp.mean(jnp.minimum(ratio * adv, clipped * adv))

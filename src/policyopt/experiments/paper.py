@@ -212,7 +212,7 @@ def sb3_equivalent(cfg: Any) -> tuple[Any, dict[str, Any]]:
             "gamma": cfg.gamma,
             "gae_lambda": cfg.gae_lambda,
             "n_critic_updates": cfg.vf_epochs,
-            "cg_damping": cfg.cg_damping,
+            "cg_damping": cfg.damping,
             "cg_max_steps": cfg.cg_iters,
             "line_search_shrinking_factor": cfg.backtrack_coef,
             "line_search_max_iter": cfg.max_backtracks,

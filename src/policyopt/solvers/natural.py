@@ -116,7 +116,7 @@ def step_size_trust_region(g: Any, d: Any, delta: float | jax.Array) -> jax.Arra
     the Galerkin condition ``dᵀ(F + λI)d = gᵀd``, so the damped quadratic model of the step is
     ``½ s² dᵀ(F+λI)d = δ`` exactly, however small g is: CG's damping λ is the guard. (The exact
     level has no damping; there the unbounded step is a policy-iteration step, see
-    :func:`policyopt.tabular.algorithms.trust_region_step_size`.)
+    :class:`policyopt.tabular.NPG`, which uses this function.)
 
     Args:
         g: the surrogate gradient, a pytree.

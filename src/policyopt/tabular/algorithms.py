@@ -1,26 +1,20 @@
-"""Exact update rules: every algorithm of the paper as one step on the softmax table.
+"""The exact level's update engine: every composition as one step on the softmax table.
 
-Each algorithm is the seed's problem ``θ_{k+1} = argmin_θ ⟨∇f(θ_k), θ−θ_k⟩ + proximity``
-(cost, minimised) solved one way, built from the shared pieces below:
+Each update is the seed's problem ``θ_{k+1} = argmin_θ surrogate(θ; θ_k) + proximity`` (cost,
+minimised) with the blocks of :mod:`policyopt.composition`, solved exactly where a closed
+form exists. The seven named algorithms are rows of :data:`policyopt.composition.NAMED`
+(``"exact"``), each a frozen dataclass of defaults over one engine (:class:`_Exact`):
 
-======================  ==========================  =====================================
-algorithm               proximity                   solver
-======================  ==========================  =====================================
-PG (§3)                 ½‖θ−θ_k‖²/η                 one gradient step
-NPG (§4)                ½ΔᵀFΔ (KL's 2nd order)      damped solve F⁻¹g, step √(2δ/gᵀF⁻¹g) or 1/λ
-TRPO (§5.3)             KL^ρ(π_k, π_θ) ≤ δ          natural step + backtracking α^i
-PPO-clip (§6)           the clip                    K Adam steps on the exact clipped surrogate
-PPO-KL (§6)             β·KL, β adapted             K Adam steps, β doubled/halved
-MDPO (§8.2)             KL(π‖π_k)/t_k               closed form π ∝ π_k e^{−t_k A}
-Adaptive TRPO (§8.2)    KL/t_k, Shani et al. t_k    closed form, optional entropy λ
-======================  ==========================  =====================================
+{table}
 
-Expectations "under ρ" in the PPO surrogates use the normalised ``d = (1−γ)ρ`` (a
-distribution, as a sample mean would); ``StepInfo.kl`` is always the unnormalised ``KL^ρ``.
+:func:`compose` builds any other valid row (``compose("ratio", "kl_reverse:constraint",
+"natural_linesearch")``: TRPO with the reverse KL). Hyperparameters share the deep level's
+names (``learning_rate``, ``n_epochs``, ``beta``, ``delta``, ``t_init``, ``ent_coef``, …).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
@@ -30,20 +24,29 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from policyopt.composition import (
+    NAMED,
+    Composition,
+    algorithm_table,
+    parse_proximity,
+    recipe_label,
+)
 from policyopt.divergences import adapt_kl_coefficient
 from policyopt.errors import (
     ConfigError,
+    check_choice,
     check_int,
     check_range,
     coerce_fields,
     suggest,
 )
-from policyopt.schedules import mirror_step_size, shani
+from policyopt.schedules import MIRROR_SCHEDULES, mirror_step_size, shani
+from policyopt.solvers.natural import step_size_trust_region
 from policyopt.tabular.exact import (
     Evaluation,
     evaluate_arrays,
     fisher_blocks,
-    formula1,
+    gradient_from_q,
     kl_per_state,
     kl_rho,
     softmax,
@@ -53,22 +56,23 @@ from policyopt.tabular.mdp import TabularMDP
 
 __all__ = [
     "ALGORITHMS",
+    "FISHER_SOLVERS",
     "MDPO",
-    "NATURAL_SOLVERS",
     "NPG",
     "PG",
     "PPOKL",
     "TRPO",
     "AdaptiveTRPO",
     "AlgoState",
+    "Composed",
     "PPOClip",
     "StepInfo",
     "TabularAlgorithm",
-    "make_algorithm",
+    "compose",
+    "make_config",
     "mirror_step",
     "natural_direction",
     "npg_closed_form",
-    "trust_region_step_size",
 ]
 
 
@@ -88,7 +92,7 @@ class AlgoState:
     """Softmax logits θ[s, a] plus whatever an algorithm carries (β, Adam state, …)."""
 
     theta: np.ndarray
-    aux: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.theta = np.asarray(self.theta, dtype=np.float64)
@@ -107,15 +111,15 @@ class TabularAlgorithm(Protocol):
 # --------------------------------------------------------------------------- shared pieces
 
 
-NATURAL_SOLVERS = ("closed_form", "dense")
+FISHER_SOLVERS = ("exact", "dense")
 
 
 def natural_direction(
-    blocks: jax.Array, g: jax.Array, A: jax.Array, solver: str = "closed_form", damping: float = 0.0
+    blocks: jax.Array, g: jax.Array, A: jax.Array, solver: str = "exact", damping: float = 0.0
 ) -> jax.Array:
     """A solution of ``F d = g`` for the softmax table, per state (F is block diagonal).
 
-    ``closed_form`` (the default) is the exact minimum-norm (pseudo-inverse) solution. With
+    ``exact`` (the default) is the exact minimum-norm (pseudo-inverse) solution. With
     ``F_s = ρ(s)(diag π_s − π_s π_sᵀ)`` and ``g_s = ρ(s) π_s ⊙ A_s`` (formula (1)),
     ``(diag π − π πᵀ) A_s = π ⊙ A_s`` because ``Σ_a π A = 0``; the null space of the block is
     the constant vector, so ``F_s^† g_s = A_s − mean_a A_s``. It needs no damping and stays
@@ -128,28 +132,18 @@ def natural_direction(
     approximation a deep-level solver makes, kept so its error is visible against the exact
     one (it needs damping > 0, F being singular along per-state constants).
     """
-    if solver == "closed_form":
+    if solver == "exact":
         del blocks, g
         return A - jnp.mean(A, axis=-1, keepdims=True)
     if solver == "dense":
         return _damped_block_solve(blocks, g, damping)
-    raise ValueError(f"solver: got {solver!r}; allowed: {', '.join(NATURAL_SOLVERS)}")
+    raise ValueError(f"fisher_solver: got {solver!r}; allowed: {', '.join(FISHER_SOLVERS)}")
 
 
 @jax.jit
 def _damped_block_solve(blocks: jax.Array, g: jax.Array, damping: float) -> jax.Array:
     eye = jnp.eye(blocks.shape[-1], dtype=blocks.dtype)
     return jnp.linalg.solve(blocks + damping * eye, g[..., None])[..., 0]
-
-
-def trust_region_step_size(g: jax.Array, d: jax.Array, delta: float) -> jax.Array:
-    """The seed's §4 step ``√(2δ / gᵀF⁻¹g)``: the step that puts ½ΔᵀFΔ exactly at δ.
-
-    As gᵀF^†g → 0 the step grows without bound. With the exact direction that is harmless:
-    the step becomes a policy-iteration step (π ∝ π_k e^{−s A} with s → ∞ puts all mass on
-    argmin_a A), which never increases f; the floor 1e-300 only keeps the division finite.
-    """
-    return jnp.sqrt(2.0 * delta / jnp.maximum(jnp.vdot(g, d), 1e-300))
 
 
 @jax.jit
@@ -184,18 +178,79 @@ def _normalise(theta: jax.Array) -> jax.Array:
     return jax.nn.log_softmax(theta, axis=-1)
 
 
+# --------------------------------------------------------------------------- the blocks
+#
+# Measures: ``score`` is the paper's linearisation ⟨∇f(θ_k), θ−θ_k⟩ with ∇f of formula (1)
+# (ρ-weighted); ``ratio`` and ``clipped_ratio`` are expectations under d = (1−γ)ρ as a sample
+# mean would be (their gradient at θ_k is (1−γ)∇f); penalties are under d too. Constraints
+# and the line search's test use the paper's KL^ρ (§5, unnormalised ρ), and ``StepInfo.kl``
+# is always KL^ρ(π_k, π_{k+1}).
+
+
+def _surrogate(name: str, theta: jax.Array, data: dict[str, jax.Array], w: jax.Array) -> jax.Array:
+    """The surrogate ``name`` at θ (cost, minimised), states weighted by ``w``."""
+    if name == "score":
+        return jnp.vdot(data["g"], theta - data["theta_k"])
+    pi_k = data["pi_k"]
+    if name == "ratio":
+        return w @ jnp.sum(softmax(theta) * data["A"], axis=1)
+    if name == "clipped_ratio":
+        r = softmax(theta) / pi_k
+        eps = data["clip_eps"]
+        per = jnp.maximum(r * data["A"], jnp.clip(r, 1 - eps, 1 + eps) * data["A"])
+        return w @ jnp.sum(pi_k * per, axis=1)
+    raise ValueError(f"surrogate: got {name!r}")
+
+
+def _divergence(name: str, theta: jax.Array, data: dict[str, jax.Array], w: jax.Array) -> jax.Array:
+    """The proximity ``name`` between π_θ and π_k, states weighted by ``w``."""
+    if name == "euclidean":
+        diff = theta - data["theta_k"]
+        return 0.5 * jnp.vdot(diff, diff)
+    if name == "kl_forward":
+        return w @ kl_per_state(data["pi_k"], softmax(theta))
+    if name == "kl_reverse":
+        return w @ kl_per_state(softmax(theta), data["pi_k"])
+    return jnp.zeros((), theta.dtype)
+
+
+def clipped_surrogate(theta: jax.Array, data: dict[str, jax.Array]) -> jax.Array:
+    """Exact ``E_{s∼d_k, a∼π_k}[max(r A, clip(r, 1−ε, 1+ε) A)]`` (cost form of PPO-clip)."""
+    return _surrogate("clipped_ratio", theta, data, data["d"])
+
+
+def kl_penalised_surrogate(theta: jax.Array, data: dict[str, jax.Array]) -> jax.Array:
+    """Exact ``E_{s∼d_k, a∼π_k}[r A] + β E_{s∼d_k} KL(π_k ‖ π_θ)`` (PPO-KL, cost form)."""
+    d = data["d"]
+    return _surrogate("ratio", theta, data, d) + data["beta"] * _divergence(
+        "kl_forward", theta, data, d
+    )
+
+
+def _optax(name: str, lr: float) -> optax.GradientTransformation:
+    return {"adam": optax.adam, "sgd": optax.sgd, "rmsprop": optax.rmsprop}[name](lr)
+
+
 @functools.cache
-def _adam_descent(loss_name: str, lr: float, steps: int) -> Any:
-    """A jitted K-step Adam loop on one exact surrogate (cached per (loss, lr, K))."""
-    loss_fn = _SURROGATES[loss_name]
-    opt = optax.adam(lr)
+def _descent(comp: Composition, optimizer: str, lr: float, steps: int, divide: bool) -> Any:
+    """A jitted K-step optax loop on surrogate + penalty (cached per composition and settings).
+
+    The penalty's weight arrives in ``data["coef"]``: β (``D·β``) or t_k (``D/t_k``, divide).
+    """
+    opt = _optax(optimizer, lr)
+
+    def loss(theta: jax.Array, data: dict[str, jax.Array]) -> jax.Array:
+        out = _surrogate(comp.surrogate, theta, data, data["d"])
+        if comp.proximity != "none":
+            dist = _divergence(comp.proximity, theta, data, data["d"])
+            out = out + (dist / data["coef"] if divide else data["coef"] * dist)
+        return out
 
     @jax.jit
     def run(theta: jax.Array, opt_state: Any, data: dict[str, jax.Array]) -> tuple[jax.Array, Any]:
         def body(_: int, carry: tuple[jax.Array, Any]) -> tuple[jax.Array, Any]:
             th, st = carry
-            grads = jax.grad(loss_fn)(th, data)
-            updates, st = opt.update(grads, st, th)
+            updates, st = opt.update(jax.grad(loss)(th, data), st, th)
             return optax.apply_updates(th, updates), st
 
         return jax.lax.fori_loop(0, steps, body, (theta, opt_state))
@@ -203,166 +258,328 @@ def _adam_descent(loss_name: str, lr: float, steps: int) -> Any:
     return run, opt
 
 
-@jax.jit
-def _ratio(theta: jax.Array, pi_k: jax.Array) -> jax.Array:
-    return softmax(theta) / pi_k
+def _trials(
+    proximity: str,
+    model: str,
+    theta_k: jax.Array,
+    full_step: jax.Array,
+    fractions: jax.Array,
+    rho: jax.Array,
+    data: dict[str, jax.Array],
+) -> tuple[jax.Array, jax.Array]:
+    cands = theta_k[None] + fractions[:, None, None] * full_step[None]
+    dist = jax.vmap(lambda th: _divergence(proximity, th, data, rho))(cands)
+    # L(π) − L(π_k) with L under ρ; L(π_k) = 0 for ratio and clipped_ratio (Σ_a π_k A = 0),
+    # so the improvement is −L(π) (cost).
+    improve = -jax.vmap(lambda th: _surrogate(model, th, data, rho))(cands)
+    return dist, improve
 
 
-def clipped_surrogate(theta: jax.Array, data: dict[str, jax.Array]) -> jax.Array:
-    """Exact ``E_{s∼d_k, a∼π_k}[max(r A, clip(r, 1−ε, 1+ε) A)]`` (cost form of PPO-clip)."""
-    r = _ratio(theta, data["pi_k"])
-    eps = data["clip_eps"]
-    per = jnp.maximum(r * data["A"], jnp.clip(r, 1 - eps, 1 + eps) * data["A"])
-    return data["d"] @ jnp.sum(data["pi_k"] * per, axis=1)
-
-
-def kl_penalised_surrogate(theta: jax.Array, data: dict[str, jax.Array]) -> jax.Array:
-    """Exact ``E_{s∼d_k, a∼π_k}[r A] + β E_{s∼d_k} KL(π_k ‖ π_θ)`` (PPO-KL, cost form)."""
-    pi = softmax(theta)
-    ratio_term = data["d"] @ jnp.sum(pi * data["A"], axis=1)
-    return ratio_term + data["beta"] * (data["d"] @ kl_per_state(data["pi_k"], pi))
-
-
-_SURROGATES = {"clip": clipped_surrogate, "kl": kl_penalised_surrogate}
+_trials_jit = jax.jit(_trials, static_argnums=(0, 1))
 
 
 def _step_kl(ev: Evaluation, theta_k: jax.Array, theta: jax.Array) -> float:
     return float(kl_rho(ev.rho, softmax(theta_k), softmax(theta)))
 
 
-# --------------------------------------------------------------------------- algorithms
+# --------------------------------------------------------------------------- the engine
 
 
-@dataclass(frozen=True)
-class PG:
-    """Vanilla policy gradient (§3): ``θ ← θ − η ∇f(θ)`` with the exact gradient (1).
+class _Exact:
+    """One step of any exact composition: the shared engine of every tabular algorithm.
 
-    Sign: the seed writes ``θ + η∇f``; f is a cost to minimise here, so the step descends.
+    Subclasses are frozen dataclasses holding hyperparameters (the unified vocabulary of
+    :mod:`policyopt.composition`); a named algorithm is only a row (``composition``) and
+    defaults. Fields a block needs but a class lacks take the block's neutral value
+    (``ent_coef`` 0, ``beta`` 0, ``clip_eps`` 0.2).
     """
 
-    eta: float = 100.0
-    name: ClassVar[str] = "pg"
+    name: ClassVar[str]
 
-    def __post_init__(self) -> None:
-        coerce_fields(self)
-        check_range("PG", "eta", self.eta, 0.0)
+    @property
+    def composition(self) -> Composition:
+        return NAMED["exact"][self.name]
+
+    @property
+    def label(self) -> str:
+        """The name, or for a composition its CLI spelling (histories, CSV files, legends)."""
+        return recipe_label(self.composition) if self.name == "composed" else self.name
+
+    def _get(self, field_name: str, default: Any = None) -> Any:
+        return getattr(self, field_name, default)
 
     def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
-        return AlgoState(theta)
+        comp = self.composition
+        extra: dict[str, Any] = {}
+        if comp.solver == "first_order":
+            _, opt = self._descent(False)
+            with jax.enable_x64(True):
+                extra["opt_state"] = opt.init(jnp.asarray(theta))
+        if comp.coefficient == "adaptive" and comp.proximity_as == "penalty":
+            extra["beta"] = self.beta_init
+        return AlgoState(theta, extra)
+
+    def _descent(self, divide: bool) -> Any:
+        optimizer, epochs = self._get("optimizer", "adam"), self._get("n_epochs", 1)
+        return _descent(self.composition, optimizer, self.learning_rate, epochs, divide)
+
+    def penalty_weight(self, k: int, mdp: TabularMDP, extra: dict[str, Any]) -> tuple[float, bool]:
+        """The penalty's weight: (β, False) for β·D or (t_k, True) for D/t_k."""
+        rule = self.composition.coefficient
+        if rule == "fixed":
+            return float(self._get("beta", 0.0)), False
+        if rule == "adaptive":
+            return float(extra["beta"]), False
+        if rule == "annealed":
+            return self.step_size(k, mdp.gamma), True
+        if rule == "shani":
+            return self.shani_step(k, mdp), True
+        raise ValueError(f"coefficient: got {rule!r}")
+
+    def step_size(self, k: int, gamma: float) -> float:
+        """t_k of the annealed rule (:func:`policyopt.schedules.mirror_step_size`)."""
+        return float(
+            mirror_step_size(
+                self.schedule, k, k / self.horizon, gamma, self.t_init, self.t_min, self.t_max
+            )
+        )
+
+    def shani_step(self, k: int, mdp: TabularMDP) -> float:
+        """Shani et al.'s t_k with G = C_max/(1−γ); λ t_k capped at 1 (soft policy iteration)."""
+        lam = float(self._get("ent_coef", 0.0))
+        c_max = max(float(np.abs(mdp.cost).max()), 1e-12)
+        with jax.enable_x64(True):
+            t_k = float(shani(k, lam, self.step_scale, c_max / (1 - mdp.gamma)))
+        return min(t_k, 1.0 / lam) if lam > 0 else t_k
 
     @x64
     def step(
         self, mdp: TabularMDP, state: AlgoState, k: int, ev: Evaluation
     ) -> tuple[AlgoState, StepInfo]:
+        comp = self.composition
         th = jnp.asarray(state.theta)
-        new = _normalise(th - self.eta * formula1(ev.rho, softmax(th), ev.Q))
-        return AlgoState(new), StepInfo(self.eta, _step_kl(ev, th, new))
+        pi = softmax(th)
+        extra_info: dict[str, float] = {}
+        scores, adv = ev.Q, ev.A
+        lam = float(self._get("ent_coef", 0.0)) if comp.entropy else 0.0
+        if lam > 0:
+            # The entropy-regularised objective, linearised at π_k (Shani et al.): scores
+            # q_λ + λ log π_k, whose per-state mean under π_k is removed for the advantage.
+            ev_reg = evaluate_arrays(mdp.P, mdp.cost, mdp.gamma, mdp.mu, pi, lam)
+            scores = ev_reg.Q + lam * jnp.log(pi)
+            adv = scores - jnp.sum(pi * scores, axis=1, keepdims=True)
+            extra_info["f_regularised"] = float(ev_reg.f)
+        data = {
+            "theta_k": th,
+            "pi_k": pi,
+            "A": adv,
+            "g": gradient_from_q(ev.rho, pi, scores),
+            "d": (1 - mdp.gamma) * ev.rho,
+            "clip_eps": self._get("clip_eps", 0.2),
+        }
+        penalty = comp.proximity_as == "penalty" and comp.proximity != "none"
+        coef, divide = self.penalty_weight(k, mdp, state.extra) if penalty else (0.0, False)
+        if penalty:
+            extra_info["t_k" if divide else "beta"] = coef
+        new_extra = dict(state.extra)
+        if comp.solver == "first_order":
+            run, _ = self._descent(divide)
+            new, new_extra["opt_state"] = run(th, state.extra["opt_state"], data | {"coef": coef})
+            new = _normalise(new)
+            info = StepInfo(self.learning_rate, _step_kl(ev, th, new))
+            if comp.surrogate == "clipped_ratio":
+                r = softmax(new) / pi
+                outside = jnp.abs(r - 1) > data["clip_eps"]
+                extra_info["clip_fraction"] = float(data["d"] @ jnp.sum(pi * outside, axis=1))
+        elif comp.solver == "closed_form":
+            step = coef if divide else 1.0 / coef
+            if comp.proximity == "euclidean":  # the gradient step θ_k − η∇f
+                new = _normalise(th - step * data["g"])
+            else:  # the mirror step π ∝ π_k exp(−t A)
+                new = mirror_step(jax.nn.log_softmax(th, axis=-1), adv, step)
+            info = StepInfo(step, _step_kl(ev, th, new))
+        else:
+            new, info = self._natural(mdp, ev, th, data, coef, divide)
+            if new is None:
+                return AlgoState(state.theta, state.extra), info
+        if comp.coefficient == "adaptive" and penalty:
+            moved = float(_divergence(comp.proximity, new, data, data["d"]))
+            new_extra["beta"] = float(adapt_kl_coefficient(coef, moved, self.kl_target))
+            extra_info |= {"beta": new_extra["beta"], "kl_d": moved}
+        info.extra.update(extra_info)
+        return AlgoState(np.asarray(new), new_extra), info
+
+    def _natural(
+        self,
+        mdp: TabularMDP,
+        ev: Evaluation,
+        th: jax.Array,
+        data: dict[str, jax.Array],
+        coef: float,
+        divide: bool,
+    ) -> tuple[jax.Array | None, StepInfo]:
+        """Direction F^†g (exact) or (F + λI)⁻¹g (dense), then the step, then the line search."""
+        comp = self.composition
+        g = data["g"]
+        if comp.proximity == "euclidean":
+            d = g  # the metric ½‖Δ‖² has identity curvature: the direction is g itself
+        else:
+            weight = 1.0 if self._get("fisher_measure", "rho") == "rho" else 1.0 - mdp.gamma
+            blocks = weight * fisher_blocks(ev.rho, data["pi_k"])
+            d = natural_direction(blocks, g, data["A"] / weight, self.fisher_solver, self.damping)
+        if comp.proximity_as == "constraint":
+            # √(2δ/gᵀF^†g) grows without bound as gᵀF^†g → 0; with the exact direction that
+            # is a policy-iteration step (π ∝ π_k e^{−sA}, s → ∞), which never increases f.
+            step = float(step_size_trust_region(g, d, self.delta))
+        else:
+            step = coef if divide else 1.0 / coef
+        if comp.solver == "natural":
+            new = _normalise(th - step * d)
+            return new, StepInfo(step, _step_kl(ev, th, new))
+        model = "ratio" if comp.surrogate == "score" else comp.surrogate
+        fractions = self.backtrack_coef ** jnp.arange(self.max_backtracks, dtype=th.dtype)
+        dist, improve = _trials_jit(comp.proximity, model, th, -step * d, fractions, ev.rho, data)
+        ok = np.asarray((dist <= self.delta) & (improve > 0))
+        expected = float(step * jnp.vdot(g, d))
+        if not ok.any():
+            return None, StepInfo(
+                0.0, 0.0, self.max_backtracks, False, {"expected_improve": expected}
+            )
+        i = int(ok.argmax())
+        new = _normalise(th - float(fractions[i]) * step * d)
+        extra = {
+            "expected_improve": expected * float(fractions[i]),
+            "surrogate_improve": float(improve[i]),
+        }
+        return new, StepInfo(float(fractions[i] * step), _step_kl(ev, th, new), i, True, extra)
+
+
+# --------------------------------------------------------------------------- shared fields
+
+
+def _check_natural(owner: str, cfg: Any) -> None:
+    check_choice(owner, "fisher_solver", cfg.fisher_solver, FISHER_SOLVERS)
+    check_range(owner, "damping", cfg.damping, 0.0, low_open=False)
+    if cfg.fisher_solver == "dense" and cfg.damping <= 0:
+        raise ConfigError(
+            owner,
+            "damping",
+            "must be > 0 with fisher_solver='dense' (F is singular along per-state "
+            "constants); fisher_solver='exact' is the exact pseudo-inverse and needs none",
+        )
+
+
+def _check_first_order(owner: str, cfg: Any) -> None:
+    check_range(owner, "learning_rate", cfg.learning_rate, 0.0)
+    check_int(owner, "n_epochs", cfg.n_epochs, 1)
+    check_choice(owner, "optimizer", cfg.optimizer, ["adam", "sgd", "rmsprop"])
+
+
+def _check_annealed(owner: str, cfg: Any) -> None:
+    check_choice(owner, "schedule", cfg.schedule, MIRROR_SCHEDULES)
+    check_range(owner, "t_init", cfg.t_init, 0.0)
+    check_range(owner, "t_max", cfg.t_max, 0.0)
+    check_range(owner, "t_min", cfg.t_min, 0.0)
+    check_int(owner, "horizon", cfg.horizon, 1)
+
+
+# --------------------------------------------------------------------------- the named rows
 
 
 @dataclass(frozen=True)
-class NPG:
+class PG(_Exact):
+    """Vanilla policy gradient (§3): ``θ ← θ − η ∇f(θ)`` with the exact gradient (1).
+
+    Row: score · euclidean penalty · first_order (one SGD step of size η = ``learning_rate``,
+    which *is* the proximal step of ½‖θ−θ_k‖²/η). Sign: the seed writes ``θ + η∇f``; f is a
+    cost here, so the step descends.
+
+    Attributes:
+        learning_rate: the step size η.
+        beta: weight of an explicit β·½‖θ−θ_k‖² (its gradient vanishes at θ_k, so with one
+            step it changes nothing; it matters with ``n_epochs`` > 1).
+    """
+
+    learning_rate: float = 100.0
+    beta: float = 0.0
+    n_epochs: int = 1
+    optimizer: str = "sgd"
+    name: ClassVar[str] = "pg"
+
+    def __post_init__(self) -> None:
+        coerce_fields(self)
+        _check_first_order("PG", self)
+        check_range("PG", "beta", self.beta, 0.0, low_open=False)
+
+
+@dataclass(frozen=True)
+class NPG(_Exact):
     """Natural policy gradient (§4): ``θ ← θ − step · F^†∇f`` (cost, minimised).
 
-    Sign: the seed writes ``θ + η F⁻¹∇f``, an ascent step; f is a cost here, so the step
-    descends (``−``), as its argmin formulation requires.
+    Row: score · kl_forward (penalty β·½ΔᵀFΔ, or constraint ≤ δ with ``step_rule``
+    ``"trust_region"``) · natural. Sign: the seed writes ``θ + η F⁻¹∇f``, an ascent step; f
+    is a cost here, so the step descends (``−``), as its argmin formulation requires.
 
-    With the exact direction (``solver="closed_form"``) a step of size η from π_k is exactly
+    With the exact direction (``fisher_solver="exact"``) a step of size η from π_k is exactly
     ``π ∝ π_k · exp(−η A_k)`` for *any* η (Agarwal et al. 2021, Lemma 15 in cost form). A
     larger η gives a smaller convergence bound, but not always fewer iterations: as η → ∞,
     ``log π_k = −η Σ_{j<k} A_j`` makes π_k greedy in the *cumulative* advantage, which is not
     policy iteration (tests/test_tabular_algorithms.py keeps a counterexample).
 
     Attributes:
-        step_rule: ``"fixed"`` (step 1/λ) or ``"trust_region"`` (step √(2δ/gᵀF^†g); as
+        step_rule: ``"fixed"`` (step 1/β) or ``"trust_region"`` (step √(2δ/gᵀF^†g); as
             gᵀF^†g → 0 at convergence this is a policy-iteration step, which the exact
-            direction makes safe: see :func:`trust_region_step_size`).
+            direction makes safe: see :class:`TRPO`'s tests).
+        beta: the fixed rule's penalty β (the λ of §4; step η = 1/β).
         delta: trust-region radius δ for ``"trust_region"``.
-        lam: the fixed rule's λ (step η = 1/λ).
-        solver: ``"closed_form"`` (exact pseudo-inverse, no damping) or ``"dense"`` (damped
-            block solve, the approximation deep solvers make).
+        fisher_solver: ``"exact"`` (pseudo-inverse in closed form, no damping) or ``"dense"``
+            (damped block solve, the approximation deep solvers make).
         damping: Tikhonov damping of the ``dense`` solve (must be > 0 there).
         fisher_measure: ``"rho"`` (the seed's F, weighted by ρ) or ``"d"`` (Agarwal et al.,
             weighted by (1−γ)ρ; the same η then moves 1/(1−γ) further).
     """
 
     step_rule: Literal["trust_region", "fixed"] = "fixed"
+    beta: float = 0.1
     delta: float = 0.1
-    lam: float = 0.1
-    solver: Literal["closed_form", "dense"] = "closed_form"
+    fisher_solver: Literal["exact", "dense"] = "exact"
     damping: float = 1e-10
     fisher_measure: Literal["rho", "d"] = "rho"
     name: ClassVar[str] = "npg"
 
+    @property
+    def composition(self) -> Composition:
+        row = NAMED["exact"]["npg"]
+        if self.step_rule == "trust_region":
+            return dataclasses.replace(row, proximity_as="constraint")
+        return row
+
     def __post_init__(self) -> None:
         coerce_fields(self)
         check_range("NPG", "delta", self.delta, 0.0)
-        check_range("NPG", "lam", self.lam, 0.0)
-        _check_damping("NPG", self.solver, self.damping)
-
-    def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
-        return AlgoState(theta)
-
-    @x64
-    def step(
-        self, mdp: TabularMDP, state: AlgoState, k: int, ev: Evaluation
-    ) -> tuple[AlgoState, StepInfo]:
-        th = jnp.asarray(state.theta)
-        pi = softmax(th)
-        g = formula1(ev.rho, pi, ev.Q)
-        weight = 1.0 if self.fisher_measure == "rho" else 1.0 - mdp.gamma
-        blocks = weight * fisher_blocks(ev.rho, pi)
-        d = natural_direction(blocks, g, ev.A / weight, self.solver, self.damping)
-        if self.step_rule == "trust_region":
-            step = float(trust_region_step_size(g, d, self.delta))
-        else:
-            step = 1.0 / self.lam
-        new = _normalise(th - step * d)
-        return AlgoState(new), StepInfo(step, _step_kl(ev, th, new))
-
-
-def _check_damping(owner: str, solver: str, damping: float) -> None:
-    check_range(owner, "damping", damping, 0.0, low_open=False)
-    if solver == "dense" and damping <= 0:
-        raise ConfigError(
-            owner,
-            "damping",
-            "must be > 0 with solver='dense' (F is singular along per-state constants); "
-            "solver='closed_form' is the exact pseudo-inverse and needs none",
-        )
-
-
-@jax.jit
-def _line_search_trials(
-    theta_k: jax.Array, full_step: jax.Array, fractions: jax.Array, rho: jax.Array, A: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """KL^ρ and surrogate improvement of every candidate θ_k + α^i·Δ, evaluated at once."""
-    pi_k = softmax(theta_k)
-    cands = softmax(theta_k[None] + fractions[:, None, None] * full_step[None])
-    kls = jax.vmap(lambda p: kl_rho(rho, pi_k, p))(cands)
-    # L(π) − L(π_k) = Σ_s ρ Σ_a π A (Σ_a π_k A = 0); improvement is its negation (cost).
-    improve = -jax.vmap(lambda p: rho @ jnp.sum(p * A, axis=1))(cands)
-    return kls, improve
+        check_range("NPG", "beta", self.beta, 0.0)
+        _check_natural("NPG", self)
 
 
 @dataclass(frozen=True)
-class TRPO:
+class TRPO(_Exact):
     """TRPO (§5.3): natural direction, maximal step √(2δ/gᵀF⁻¹g), backtracking α^i.
 
-    A candidate is accepted iff ``KL^ρ(π_k, π) ≤ δ`` and the surrogate L improves; if none
-    of ``max_backtracks`` candidates is accepted, θ_k is kept (Schulman et al. 2015, App. C).
+    Row: ratio · kl_forward constraint ≤ δ · natural_linesearch. A candidate is accepted iff
+    ``KL^ρ(π_k, π) ≤ δ`` and the surrogate L improves; if none of ``max_backtracks``
+    candidates is accepted, θ_k is kept (Schulman et al. 2015, App. C).
 
     Sign and return-value notes against the seed's text: the seed's §5.2 bound reads
     ``L − C·KL^max`` (reward form); in cost form it is ``f(π̃) ≤ L_π(π̃) + C·KL^max(π, π̃)``
-    (tested, Schulman et al. 2015 Thm 1). the seed's line search returns "the
-    last" step tried when none is accepted; we return θ_k (Schulman et al.'s choice, and
-    the only one that keeps the monotone-improvement guarantee). The improvement tested is
-    that of the surrogate L in cost form (lower is better), i.e. ``L(π) < L(π_k)``.
+    (tested, Schulman et al. 2015 Thm 1). The seed's line search returns "the last" step
+    tried when none is accepted; we return θ_k (Schulman et al.'s choice, and the only one
+    that keeps the monotone-improvement guarantee).
     """
 
     delta: float = 0.05
     backtrack_coef: float = 0.8
     max_backtracks: int = 15
-    solver: Literal["closed_form", "dense"] = "closed_form"
+    fisher_solver: Literal["exact", "dense"] = "exact"
     damping: float = 1e-10
     name: ClassVar[str] = "trpo"
 
@@ -371,124 +588,56 @@ class TRPO:
         check_range("TRPO", "delta", self.delta, 0.0)
         check_range("TRPO", "backtrack_coef", self.backtrack_coef, 0.0, 1.0)
         check_int("TRPO", "max_backtracks", self.max_backtracks, 1)
-        _check_damping("TRPO", self.solver, self.damping)
-
-    def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
-        return AlgoState(theta)
-
-    @x64
-    def step(
-        self, mdp: TabularMDP, state: AlgoState, k: int, ev: Evaluation
-    ) -> tuple[AlgoState, StepInfo]:
-        th = jnp.asarray(state.theta)
-        pi = softmax(th)
-        g = formula1(ev.rho, pi, ev.Q)
-        d = natural_direction(fisher_blocks(ev.rho, pi), g, ev.A, self.solver, self.damping)
-        D = trust_region_step_size(g, d, self.delta)
-        fractions = self.backtrack_coef ** jnp.arange(self.max_backtracks, dtype=th.dtype)
-        kls, improve = _line_search_trials(th, -D * d, fractions, ev.rho, ev.A)
-        ok = np.asarray((kls <= self.delta) & (improve > 0))
-        expected = float(D * jnp.vdot(g, d))
-        if not ok.any():
-            info = StepInfo(0.0, 0.0, self.max_backtracks, False, {"expected_improve": expected})
-            return AlgoState(state.theta), info
-        i = int(ok.argmax())
-        new = _normalise(th - float(fractions[i]) * D * d)
-        extra = {
-            "expected_improve": expected * float(fractions[i]),
-            "surrogate_improve": float(improve[i]),
-        }
-        return AlgoState(new), StepInfo(float(fractions[i] * D), float(kls[i]), i, True, extra)
+        _check_natural("TRPO", self)
 
 
 @dataclass(frozen=True)
-class PPOClip:
-    """PPO-clip (§6): K Adam steps on the exact clipped surrogate under (d_k, π_k)."""
+class PPOClip(_Exact):
+    """PPO-clip (§6): K Adam steps on the exact clipped surrogate under (d_k, π_k).
+
+    Row: clipped_ratio · none · first_order.
+    """
 
     clip_eps: float = 0.2
-    lr: float = 0.1
-    epochs: int = 10
+    learning_rate: float = 0.1
+    n_epochs: int = 10
+    optimizer: str = "adam"
     name: ClassVar[str] = "ppo"
 
     def __post_init__(self) -> None:
         coerce_fields(self)
         check_range("PPOClip", "clip_eps", self.clip_eps, 0.0, 1.0)
-        check_range("PPOClip", "lr", self.lr, 0.0)
-        check_int("PPOClip", "epochs", self.epochs, 1)
-
-    def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
-        _, opt = _adam_descent("clip", self.lr, self.epochs)
-        with jax.enable_x64(True):
-            return AlgoState(theta, {"opt_state": opt.init(jnp.asarray(theta))})
-
-    @x64
-    def step(
-        self, mdp: TabularMDP, state: AlgoState, k: int, ev: Evaluation
-    ) -> tuple[AlgoState, StepInfo]:
-        th = jnp.asarray(state.theta)
-        data = {
-            "pi_k": softmax(th),
-            "A": ev.A,
-            "d": (1 - mdp.gamma) * ev.rho,
-            "clip_eps": self.clip_eps,
-        }
-        run, _ = _adam_descent("clip", self.lr, self.epochs)
-        new, opt_state = run(th, state.aux["opt_state"], data)
-        r = _ratio(new, data["pi_k"])
-        clip_frac = float(
-            data["d"] @ jnp.sum(data["pi_k"] * (jnp.abs(r - 1) > self.clip_eps), axis=1)
-        )
-        info = StepInfo(self.lr, _step_kl(ev, th, new), extra={"clip_fraction": clip_frac})
-        return AlgoState(np.asarray(new), {"opt_state": opt_state}), info
+        _check_first_order("PPOClip", self)
 
 
 @dataclass(frozen=True)
-class PPOKL:
+class PPOKL(_Exact):
     """PPO with adaptive KL penalty (§6; Schulman et al. 2017, §4).
 
-    After K Adam steps on ``L + β KL``, with ``d = E_{s∼d_k} KL(π_k‖π_{k+1})``:
-    ``d < target/1.5 ⇒ β ← β/2``; ``d > 1.5·target ⇒ β ← 2β``.
+    Row: ratio · kl_forward adaptive penalty · first_order. After K Adam steps on
+    ``L + β KL``, with ``d = E_{s∼d_k} KL(π_k‖π_{k+1})``: ``d < kl_target/1.5 ⇒ β ← β/2``;
+    ``d > 1.5·kl_target ⇒ β ← 2β``.
     """
 
-    target_kl: float = 0.01
+    kl_target: float = 0.01
     beta_init: float = 1.0
-    lr: float = 0.1
-    epochs: int = 10
+    learning_rate: float = 0.1
+    n_epochs: int = 10
+    optimizer: str = "adam"
     name: ClassVar[str] = "ppo_kl"
 
     def __post_init__(self) -> None:
         coerce_fields(self)
-        check_range("PPOKL", "target_kl", self.target_kl, 0.0)
+        check_range("PPOKL", "kl_target", self.kl_target, 0.0)
         check_range("PPOKL", "beta_init", self.beta_init, 0.0)
-        check_range("PPOKL", "lr", self.lr, 0.0)
-        check_int("PPOKL", "epochs", self.epochs, 1)
-
-    def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
-        _, opt = _adam_descent("kl", self.lr, self.epochs)
-        with jax.enable_x64(True):
-            return AlgoState(
-                theta, {"opt_state": opt.init(jnp.asarray(theta)), "beta": self.beta_init}
-            )
-
-    @x64
-    def step(
-        self, mdp: TabularMDP, state: AlgoState, k: int, ev: Evaluation
-    ) -> tuple[AlgoState, StepInfo]:
-        th = jnp.asarray(state.theta)
-        beta = state.aux["beta"]
-        data = {"pi_k": softmax(th), "A": ev.A, "d": (1 - mdp.gamma) * ev.rho, "beta": beta}
-        run, _ = _adam_descent("kl", self.lr, self.epochs)
-        new, opt_state = run(th, state.aux["opt_state"], data)
-        kl_d = float(data["d"] @ kl_per_state(data["pi_k"], softmax(new)))
-        beta = float(adapt_kl_coefficient(beta, kl_d, self.target_kl))
-        info = StepInfo(self.lr, _step_kl(ev, th, new), extra={"beta": beta, "kl_d": kl_d})
-        return AlgoState(np.asarray(new), {"opt_state": opt_state, "beta": beta}), info
+        _check_first_order("PPOKL", self)
 
 
 @dataclass(frozen=True)
-class MDPO:
+class MDPO(_Exact):
     """On-policy MDPO (§8.2; Tomar, Shani, Efroni, Ghavamzadeh 2020) on the simplex.
 
+    Row: ratio · kl_reverse annealed penalty · closed_form.
     ``π_{k+1} = argmin_π E_{s∼ρ_k}[⟨π, A_k⟩ + KL(π ‖ π_k)/t_k]`` has the closed form
     ``π ∝ π_k exp(−t_k A_k)`` (policy mirror descent, Lan 2021). The seed writes the MDPO
     objective as argmin{L − β KL}; with L a cost the proximity term must be *added*
@@ -497,14 +646,14 @@ class MDPO:
     Schedules (see :mod:`policyopt.schedules`; the two named ones anneal in opposite
     directions and are different algorithms):
 
-    * ``"geometric"`` (default here): policy mirror descent's t_k = t/γ^k capped at
+    * ``"geometric"`` (default here): policy mirror descent's t_k = t_init/γ^k capped at
       ``t_max`` (Xiao 2022, Thm 10: η_{k+1} ≥ η_k/γ ⇒ linear convergence);
-    * ``"linear"``: the MDPO paper's t_k = max(t(1 − k/K), t_min) over K = ``horizon``
+    * ``"linear"``: the MDPO paper's t_k = max(t_init(1 − k/K), t_min) over K = ``horizon``
       iterations (the deep level's default);
-    * ``"constant"``: t_k = t (O(1/k)).
+    * ``"constant"``: t_k = t_init (O(1/k)).
     """
 
-    t: float = 1.0
+    t_init: float = 1.0
     schedule: Literal["geometric", "linear", "constant"] = "geometric"
     t_max: float = 1e6
     t_min: float = 0.01
@@ -513,36 +662,15 @@ class MDPO:
 
     def __post_init__(self) -> None:
         coerce_fields(self)
-        check_range("MDPO", "t", self.t, 0.0)
-        check_range("MDPO", "t_max", self.t_max, 0.0)
-        check_range("MDPO", "t_min", self.t_min, 0.0)
-        check_int("MDPO", "horizon", self.horizon, 1)
-
-    def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
-        return AlgoState(theta)
-
-    def step_size(self, k: int, gamma: float) -> float:
-        return float(
-            mirror_step_size(
-                self.schedule, k, k / self.horizon, gamma, self.t, self.t_min, self.t_max
-            )
-        )
-
-    @x64
-    def step(
-        self, mdp: TabularMDP, state: AlgoState, k: int, ev: Evaluation
-    ) -> tuple[AlgoState, StepInfo]:
-        th = jnp.asarray(state.theta)
-        t_k = self.step_size(k, mdp.gamma)
-        new = mirror_step(jax.nn.log_softmax(th, axis=-1), ev.A, t_k)
-        return AlgoState(new), StepInfo(t_k, _step_kl(ev, th, new), extra={"t_k": t_k})
+        _check_annealed("MDPO", self)
 
 
 @dataclass(frozen=True)
-class AdaptiveTRPO:
+class AdaptiveTRPO(_Exact):
     """Uniform ("adaptive") TRPO of Shani, Efroni & Mannor (2019) with their step sizes.
 
-    Update (KL Bregman, cost convention, regulariser ``λ Σ_a π log π``)::
+    Row: ratio + entropy · kl_reverse shani penalty · closed_form. Update (KL Bregman, cost
+    convention, regulariser ``λ Σ_a π log π``, λ = ``ent_coef``)::
 
         π_{k+1}(·|s) ∝ π_k(·|s) · exp(−t_k (q_λ^{π_k}(s,·) + λ log π_k(·|s)))
 
@@ -554,47 +682,84 @@ class AdaptiveTRPO:
     to trade the theorem's constant for speed.
     """
 
-    lam: float = 0.0
+    ent_coef: float = 0.0
     step_scale: float = 1.0
     name: ClassVar[str] = "adaptive_trpo"
 
     def __post_init__(self) -> None:
         coerce_fields(self)
-        check_range("AdaptiveTRPO", "lam", self.lam, 0.0, low_open=False)
+        check_range("AdaptiveTRPO", "ent_coef", self.ent_coef, 0.0, low_open=False)
         check_range("AdaptiveTRPO", "step_scale", self.step_scale, 0.0)
 
-    def init(self, mdp: TabularMDP, theta: np.ndarray) -> AlgoState:
-        return AlgoState(theta)
 
-    def step_size(self, k: int, mdp: TabularMDP) -> float:
-        c_max = max(float(np.abs(mdp.cost).max()), 1e-12)
-        with jax.enable_x64(True):
-            t_k = float(shani(k, self.lam, self.step_scale, c_max / (1 - mdp.gamma)))
-        return min(t_k, 1.0 / self.lam) if self.lam > 0 else t_k
+@dataclass(frozen=True)
+class Composed(_Exact):
+    """Any exact-level row of :mod:`policyopt.composition` (name ``composed``).
 
-    @x64
-    def step(
-        self, mdp: TabularMDP, state: AlgoState, k: int, ev: Evaluation
-    ) -> tuple[AlgoState, StepInfo]:
-        th = jnp.asarray(state.theta)
-        log_pi = jax.nn.log_softmax(th, axis=-1)
-        t_k = self.step_size(k, mdp)
-        extra = {"t_k": t_k}
-        if self.lam > 0:
-            ev_reg = evaluate_arrays(mdp.P, mdp.cost, mdp.gamma, mdp.mu, softmax(th), self.lam)
-            new = mirror_step(log_pi, ev_reg.Q + self.lam * log_pi, t_k)
-            extra["f_regularised"] = float(ev_reg.f)
-        else:
-            new = mirror_step(log_pi, ev.Q, t_k)
-        return AlgoState(new), StepInfo(t_k, _step_kl(ev, th, new), extra=extra)
+    Build it with :func:`compose`. Fields are the union of the named algorithms' (one
+    vocabulary with the deep level); only those the chosen blocks use matter.
+    """
+
+    surrogate: str = "ratio"
+    proximity: str = "kl_reverse"
+    proximity_as: str = "penalty"
+    coefficient: str = "fixed"
+    solver: str = "closed_form"
+    learning_rate: float = 0.1
+    n_epochs: int = 10
+    optimizer: str = "adam"
+    clip_eps: float = 0.2
+    ent_coef: float = 0.0
+    beta: float = 0.1
+    beta_init: float = 1.0
+    kl_target: float = 0.01
+    schedule: str = "geometric"
+    t_init: float = 1.0
+    t_min: float = 0.01
+    t_max: float = 1e6
+    horizon: int = 100
+    step_scale: float = 1.0
+    delta: float = 0.05
+    backtrack_coef: float = 0.8
+    max_backtracks: int = 15
+    fisher_solver: str = "exact"
+    damping: float = 1e-10
+    fisher_measure: str = "rho"
+    name: ClassVar[str] = "composed"
+
+    @property
+    def composition(self) -> Composition:
+        return Composition(
+            self.surrogate, self.proximity, self.solver, self.proximity_as, self.coefficient, True
+        )
+
+    def __post_init__(self) -> None:
+        coerce_fields(self)
+        o = "Composed"
+        comp = self.composition.check("exact", o)
+        _check_first_order(o, self)
+        check_range(o, "clip_eps", self.clip_eps, 0.0, 1.0)
+        check_range(o, "ent_coef", self.ent_coef, 0.0, low_open=False)
+        fixed_penalty = comp.coefficient == "fixed" and comp.proximity_as == "penalty"
+        needs_positive = fixed_penalty and comp.solver != "first_order"
+        check_range(o, "beta", self.beta, 0.0, low_open=needs_positive)
+        check_range(o, "beta_init", self.beta_init, 0.0)
+        check_range(o, "kl_target", self.kl_target, 0.0)
+        _check_annealed(o, self)
+        check_range(o, "step_scale", self.step_scale, 0.0)
+        check_range(o, "delta", self.delta, 0.0)
+        check_range(o, "backtrack_coef", self.backtrack_coef, 0.0, 1.0)
+        check_int(o, "max_backtracks", self.max_backtracks, 1)
+        _check_natural(o, self)
+        check_choice(o, "fisher_measure", self.fisher_measure, ["rho", "d"])
 
 
 ALGORITHMS: dict[str, type] = {
-    cls.name: cls for cls in (PG, NPG, TRPO, PPOClip, PPOKL, MDPO, AdaptiveTRPO)
+    cls.name: cls for cls in (PG, NPG, TRPO, PPOClip, PPOKL, MDPO, AdaptiveTRPO, Composed)
 }
 
 
-def make_algorithm(name: str, **hparams: Any) -> TabularAlgorithm:
+def make_config(name: str, **hparams: Any) -> TabularAlgorithm:
     """Build an algorithm by its CLI name; unknown names or fields list the valid ones."""
     if name not in ALGORITHMS:
         raise ConfigError(
@@ -612,3 +777,24 @@ def make_algorithm(name: str, **hparams: Any) -> TabularAlgorithm:
                 f"unknown field; valid: {', '.join(fields)}{suggest(key, fields)}",
             )
     return cls(**hparams)
+
+
+def compose(surrogate: str, proximity: str, solver: str, **fields: Any) -> Composed:
+    """An exact-level algorithm of any valid surrogate × proximity × solver.
+
+    The same vocabulary as :func:`policyopt.compose`: ``proximity`` may carry its rule
+    (``"kl_forward:constraint"``, ``"kl_reverse:annealed"``, ``"kl_forward:adaptive"``).
+    """
+    name, how, rule = parse_proximity(proximity)
+    spec: dict[str, Any] = {"surrogate": surrogate, "proximity": name, "solver": solver}
+    if how is not None:
+        spec["proximity_as"] = how
+    if rule is not None:
+        spec["coefficient"] = rule
+    clash = sorted(set(spec) & set(fields))
+    if clash:
+        raise ConfigError("compose", clash[0], "given twice (positionally and as a keyword)")
+    return make_config("composed", **spec, **fields)  # type: ignore[return-value]
+
+
+__doc__ = (__doc__ or "").replace("{table}", algorithm_table("exact"))

@@ -40,7 +40,7 @@ __all__ = [
     "fisher",
     "fisher_blocks",
     "fisher_dense",
-    "formula1",
+    "gradient_from_q",
     "kl_max",
     "kl_per_state",
     "kl_rho",
@@ -149,11 +149,11 @@ def policy_gradient_arrays(
     """
     pi = softmax(theta)
     ev = evaluate_arrays(P, cost, gamma, mu, pi)
-    return formula1(ev.rho, pi, ev.Q)
+    return gradient_from_q(ev.rho, pi, ev.Q)
 
 
 @jax.jit
-def formula1(rho: jax.Array, pi: jax.Array, Q: jax.Array) -> jax.Array:
+def gradient_from_q(rho: jax.Array, pi: jax.Array, Q: jax.Array) -> jax.Array:
     """``Σ_s ρ(s) Σ_a ∇_θ π(a|s) Q(s, a)`` for the softmax table, given ρ, π and Q."""
     eye = jnp.eye(pi.shape[1], dtype=pi.dtype)
     jac = pi[:, :, None] * (eye[None, :, :] - pi[:, None, :])  # [s, a, b]

@@ -89,7 +89,7 @@ def run(
             if len(series) < k + 2:
                 series.append(float("nan"))
     return History(
-        algorithm=algorithm.name,
+        algorithm=getattr(algorithm, "label", algorithm.name),
         mdp=mdp.name,
         f=np.asarray(f),
         f_star=float(opt.f),
