@@ -33,14 +33,14 @@ EXACT = [
     ("MDPO's proximity, natural step", "ratio/kl_reverse:annealed/natural", {}),
 ]
 
-_NATURAL_CARTPOLE = {
+_CRITIC_CARTPOLE = {
     "num_envs": 8,
     "num_steps": 256,
     "vf_batch_size": 256,
     "vf_epochs": 10,
     "gae_lambda": 0.98,
-    "damping": 1e-3,
 }
+_NATURAL_CARTPOLE = {**_CRITIC_CARTPOLE, "damping": 1e-3}
 _FIRST_ORDER_CARTPOLE = {
     "num_envs": 8,
     "num_steps": 256,
@@ -53,7 +53,7 @@ DEEP = [
     ("trpo", "trpo", {**_NATURAL_CARTPOLE, "delta": 0.02}),
     ("ppo", "ppo", _FIRST_ORDER_CARTPOLE),
     ("ppo_kl", "ppo_kl", _FIRST_ORDER_CARTPOLE),
-    ("mdpo", "mdpo", {**_NATURAL_CARTPOLE, "learning_rate": 1e-3}),
+    ("mdpo", "mdpo", {**_CRITIC_CARTPOLE, "learning_rate": 1e-3}),
     (
         "TRPO, reverse KL",
         "ratio/kl_reverse:constraint/natural_linesearch",

@@ -272,8 +272,8 @@ def test_exact_compositions_decrease_the_cost(args: tuple[str, str, str]) -> Non
 
 
 def test_exact_first_order_solves_the_same_prox_problem_as_the_closed_form() -> None:
-    """Gradient descent on ratio + KL(π‖π_k)/t converges to the mirror step π ∝ π_k e^{−tA} (block math:
-    the surrogate, the reverse KL and the closed form agree)."""
+    """Gradient descent on ratio + KL(π‖π_k)/t converges to the mirror step π ∝ π_k e^{−tA}
+    (block math: the surrogate, the reverse KL and the closed form agree)."""
     mdp = T.garnet(8, 3, 2, gamma=0.9, seed=1)
     theta = np.random.default_rng(0).normal(size=(mdp.n_states, mdp.n_actions))
     ev = T.evaluate(mdp, T.softmax_np(theta))
@@ -298,3 +298,45 @@ def test_exact_trpo_with_reverse_kl_respects_its_own_constraint() -> None:
         assert float(reverse) <= 0.02 + 1e-12
         state = new
     assert f[-1] < f[0]
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def test_every_entry_point_takes_the_spelling() -> None:
+    from policyopt.experiments import RunSpec
+
+    spelled = "ratio/kl_reverse:constraint/natural_linesearch"
+    spec = RunSpec(spelled, "CartPole-v1", use_preset=False, overrides={"delta": 0.02})
+    assert spec.algo == "composed" and spec.overrides["proximity"] == "kl_reverse"
+    cfg = spec.config()
+    assert cfg.composition == make_config(spelled).composition and cfg.delta == 0.02
+    with pytest.raises(ConfigError, match=r"config\.proximity: 'kl_forward' contradicts"):
+        make_config(spelled, proximity="kl_forward")
+
+
+def test_cli_trains_and_tabulates_compositions(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from policyopt.cli import app
+
+    runner = CliRunner()
+    spelled = "clipped_ratio/kl_forward:constraint/natural"
+    res = runner.invoke(
+        app,
+        ["train", spelled, "CartPole-v1", "--steps", "256", "--runs-dir", str(tmp_path),
+         "--set", "num_envs=2", "--set", "num_steps=64", "--set", "vf_batch_size=64",
+         "--set", "vf_epochs=1", "--set", "eval_episodes=1"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "clipped_ratio+kl_forward-constraint+natural-CartPole-v1"
+    assert '"surrogate": "clipped_ratio"' in (run / "config.json").read_text()
+    res = runner.invoke(
+        app,
+        ["tabular", "--algos", f"trpo,{spelled}", "--iters", "20", "--out", str(tmp_path / "t"),
+         "--set", "composed.delta=0.05"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "t" / "clipped_ratio+kl_forward-constraint+natural.csv").exists()
+    res = runner.invoke(app, ["train", "ratio/kl_forward:constraint/first_order", "CartPole-v1"])
+    assert res.exit_code == 2 and "cannot enforce a constraint" in res.output

@@ -98,7 +98,8 @@ class Agent:
         backend = resolve_backend(env_id, vectorization, self.config.num_envs, step_timeout)
         self.on_nan = check_on_nan("Agent", on_nan)
         self.step_timeout = step_timeout
-        self.algo, self.env_id, self.seed = algo, env_id, seed
+        # config.name, not ``algo``: a composition's spelling is stored as ``composed`` + fields
+        self.algo, self.env_id, self.seed = self.config.name, env_id, seed
         if checkpoint_every is None:
             checkpoint_every = default_checkpoint_every(self.config.rollout_size)
         check_int("Agent", "checkpoint_every", checkpoint_every, 1)

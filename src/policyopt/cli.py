@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from policyopt.composition import parse_recipe
+from policyopt.composition import display_name, parse_recipe
 from policyopt.errors import ConfigError, suggest
 from policyopt.faults import TrainingError
 
@@ -576,7 +576,8 @@ def plot(
         if not (run / "metrics.csv").exists():
             _fail(ConfigError("cli", "RUNS", f"{run} has no metrics.csv (not a run directory)"))
         try:
-            algo = read_json(run / "config.json")["algo"]
+            cfg_json = read_json(run / "config.json")
+            algo = display_name(cfg_json["algo"], cfg_json)
         except RunDirError as err:
             _fail(err)
         except (KeyError, TypeError):

@@ -47,7 +47,9 @@ __all__ = [
     "SURROGATES",
     "Block",
     "Composition",
+    "CompositionFields",
     "algorithm_table",
+    "display_name",
     "parse_proximity",
     "parse_recipe",
     "recipe_label",
@@ -231,6 +233,58 @@ class Composition:
         return f"{surrogate} · {self.proximity_label} · {self.solver}"
 
 
+@dataclass(frozen=True)
+class CompositionFields:
+    """The fields a composed recipe shares at both levels: one vocabulary, one declaration.
+
+    The deep ``ComposedConfig`` and the exact ``Composed`` inherit these and override a few
+    defaults (the exact level's step sizes are larger: exact advantages need no trust).
+
+    Attributes:
+        surrogate: score, ratio or clipped_ratio (plus −ent_coef·H; exact level: the
+            entropy-regularised objective, linearised at π_k).
+        proximity: none, euclidean, kl_forward or kl_reverse.
+        proximity_as: "penalty" (weighted by ``coefficient``) or "constraint" (≤ δ).
+        coefficient: the penalty's rule: fixed (β), adaptive (β from beta_init toward
+            kl_target), annealed (1/t_k, MDPO's schedule) or shani (1/t_k, Adaptive TRPO's).
+        solver: first_order, natural, natural_linesearch (or closed_form, exact level).
+        learning_rate, optimizer, n_epochs: the first-order solver (adam, rmsprop or sgd).
+        clip_eps: ε of clipped_ratio. ent_coef: the entropy weight λ.
+        beta: the fixed rule's β (a natural step is 1/β). beta_init, kl_target: the adaptive
+            rule. schedule, t_init, t_min, t_max: the annealed rule. step_scale: shani's c.
+        delta: the constraint's radius δ.
+        backtrack_coef, max_backtracks: natural_linesearch.
+    """
+
+    surrogate: str = "ratio"
+    proximity: str = "kl_forward"
+    proximity_as: str = "penalty"
+    coefficient: str = "fixed"
+    solver: str = "first_order"
+    learning_rate: float = 3e-4
+    optimizer: str = "adam"
+    n_epochs: int = 10
+    clip_eps: float = 0.2
+    ent_coef: float = 0.0
+    beta: float = 1.0
+    beta_init: float = 1.0
+    kl_target: float = 0.01
+    schedule: str = "linear"
+    t_init: float = 1.0
+    t_min: float = 0.01
+    t_max: float = 1e6
+    step_scale: float = 1.0
+    delta: float = 0.01
+    backtrack_coef: float = 0.8
+    max_backtracks: int = 10
+
+    @property
+    def composition(self) -> Composition:
+        return Composition(
+            self.surrogate, self.proximity, self.solver, self.proximity_as, self.coefficient, True
+        )
+
+
 _FO, _NAT, _LS, _CF = "first_order", "natural", "natural_linesearch", "closed_form"
 
 #: The seven named algorithms of the paper as rows, per level. NPG's row is its default
@@ -310,3 +364,15 @@ def recipe_label(composition: Composition) -> str:
         f"{composition.proximity}:{rule}"
     )  # fmt: skip
     return f"{composition.surrogate}/{prox}/{composition.solver}"
+
+
+def display_name(name: str, fields: dict) -> str:
+    """A recipe's name for legends and titles: the name, or a composition's spelling."""
+    if name != "composed":
+        return name
+    keys = ("surrogate", "proximity", "solver", "proximity_as", "coefficient")
+    defaults = {"proximity_as": "penalty", "coefficient": "fixed"}
+    try:
+        return recipe_label(Composition(*(fields.get(k, defaults.get(k)) for k in keys)))
+    except TypeError:
+        return name

@@ -16,7 +16,13 @@ from typing import Any, ClassVar
 
 import jax.numpy as jnp
 
-from policyopt.composition import NAMED, Composition, parse_proximity, parse_recipe
+from policyopt.composition import (
+    NAMED,
+    Composition,
+    CompositionFields,
+    parse_proximity,
+    parse_recipe,
+)
 from policyopt.errors import (
     ConfigError,
     check_choice,
@@ -451,71 +457,30 @@ class AdaptiveTRPOConfig(_FullBatchFields):
 
 
 @dataclass(frozen=True)
-class ComposedConfig(_NaturalFields):
+class ComposedConfig(CompositionFields, _NaturalFields):
     """Any surrogate × proximity × solver of :mod:`policyopt.composition` (name ``composed``).
 
-    Build it with :func:`compose` (or ``policyopt train composed ENV --set surrogate=…``).
-    Every entry point takes it as it takes a named config; a checkpoint records the
+    Build it with :func:`compose` (or ``policyopt train SURROGATE/PROXIMITY:RULE/SOLVER
+    ENV``). Every entry point takes it as it takes a named config; a checkpoint records the
     composition's fields and reloads it. Only the fields the chosen blocks use matter; the
     float fields are traced hyperparameters as everywhere (``vmap`` over β, δ, t_init, …).
+    The shared fields are :class:`~policyopt.composition.CompositionFields`'; the deep level
+    adds:
 
     Attributes:
-        surrogate: score, ratio or clipped_ratio (plus −ent_coef·H when ent_coef > 0).
-        proximity: none, euclidean, kl_forward or kl_reverse.
-        proximity_as: "penalty" (weighted by ``coefficient``) or "constraint" (≤ δ).
-        coefficient: the penalty's rule: fixed (β), adaptive (β from beta_init toward
-            kl_target), annealed (1/t_k, MDPO's schedule) or shani (1/t_k, Adaptive TRPO's).
-        solver: first_order, natural or natural_linesearch.
         critic: "joint" (one loss, vf_coef; first_order only), "separate" (own Adam epochs)
             or "auto" (joint for first_order, separate otherwise).
-        learning_rate, optimizer, anneal_lr, n_epochs, batch_size, max_grad_norm, target_kl:
-            the first-order solver (as PPO; optimizer adam, rmsprop or sgd).
-        clip_eps: ε of clipped_ratio. ent_coef, vf_coef: entropy and joint value weights.
-        beta: the fixed rule's β. beta_init, kl_target: the adaptive rule.
-        schedule, t_init, t_min, t_max: the annealed rule. step_scale: the shani rule's c.
-        delta: the constraint's radius δ.
-        backtrack_coef, max_backtracks: natural_linesearch.
+        anneal_lr, batch_size, max_grad_norm, target_kl: the first-order solver (as PPO).
+        vf_coef: the value loss's weight in a joint loss.
     """
 
-    surrogate: str = "ratio"
-    proximity: str = "kl_forward"
-    proximity_as: str = "penalty"
-    coefficient: str = "fixed"
-    solver: str = "first_order"
     critic: str = "auto"
-    learning_rate: float = 3e-4
-    optimizer: str = "adam"
     anneal_lr: bool = False
-    n_epochs: int = 10
     batch_size: int = 64
     max_grad_norm: float = 0.5
     target_kl: float = 0.0
-    clip_eps: float = 0.2
-    ent_coef: float = 0.0
     vf_coef: float = 0.5
-    beta: float = 1.0
-    beta_init: float = 1.0
-    kl_target: float = 0.01
-    schedule: str = "linear"
-    t_init: float = 1.0
-    t_min: float = 0.01
-    t_max: float = 1e6
-    step_scale: float = 1.0
-    delta: float = 0.01
-    backtrack_coef: float = 0.8
-    max_backtracks: int = 10
     name: ClassVar[str] = "composed"
-
-    @property
-    def composition(self) -> Composition:
-        return Composition(
-            self.surrogate,
-            self.proximity,
-            self.solver,
-            self.proximity_as,
-            self.coefficient,
-            entropy=True,
-        )
 
     @property
     def critic_mode(self) -> str:

@@ -32,6 +32,7 @@ from policyopt.agent_meta import (
 )
 from policyopt.atomic import atomic_write_text
 from policyopt.checkpoint import read_checkpoint
+from policyopt.composition import display_name, parse_recipe
 from policyopt.configs import BaseConfig, make_config
 from policyopt.errors import ConfigError, check_int, check_range, check_seed
 from policyopt.experiments.rundir import (
@@ -98,6 +99,14 @@ class RunSpec:
     checkpoint_every: int | None = None
     on_nan: str = "raise"
     step_timeout: float | None = None
+
+    def __post_init__(self) -> None:
+        # A composition's spelling (``ratio/kl_reverse:constraint/natural_linesearch``) is
+        # stored as what it means: the ``composed`` recipe and its fields.
+        name, fields = parse_recipe(self.algo) if isinstance(self.algo, str) else (self.algo, {})
+        if fields:
+            object.__setattr__(self, "algo", name)
+            object.__setattr__(self, "overrides", {**fields, **self.overrides})
 
     def config(self) -> BaseConfig:
         """The validated recipe config (``ConfigError`` names the field on bad input)."""
@@ -283,7 +292,7 @@ def _train_compiled(
 def write_artifacts(run_dir: Path, spec: RunSpec, metrics: dict[str, Any]) -> None:
     """TensorBoard events and figures of a run whose results are already on disk."""
     write_tensorboard(run_dir / "tb", metrics)
-    plot_run(run_dir, spec.algo, spec.env_id, metrics)
+    plot_run(run_dir, display_name(spec.algo, spec.overrides), spec.env_id, metrics)
 
 
 def _check_eval(eval_returns: np.ndarray, spec: RunSpec) -> None:

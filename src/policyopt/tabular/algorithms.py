@@ -27,6 +27,7 @@ import optax
 from policyopt.composition import (
     NAMED,
     Composition,
+    CompositionFields,
     algorithm_table,
     parse_proximity,
     recipe_label,
@@ -693,45 +694,30 @@ class AdaptiveTRPO(_Exact):
 
 
 @dataclass(frozen=True)
-class Composed(_Exact):
+class Composed(CompositionFields, _Exact):
     """Any exact-level row of :mod:`policyopt.composition` (name ``composed``).
 
-    Build it with :func:`compose`. Fields are the union of the named algorithms' (one
-    vocabulary with the deep level); only those the chosen blocks use matter.
+    Build it with :func:`compose`. The fields are
+    :class:`~policyopt.composition.CompositionFields` (one vocabulary with the deep level),
+    with exact-level defaults; only those the chosen blocks use matter. Added here:
+
+    Attributes:
+        horizon: K of the linear annealed schedule (iterations).
+        fisher_solver, damping, fisher_measure: the natural direction, as :class:`NPG`.
     """
 
-    surrogate: str = "ratio"
     proximity: str = "kl_reverse"
-    proximity_as: str = "penalty"
-    coefficient: str = "fixed"
     solver: str = "closed_form"
     learning_rate: float = 0.1
-    n_epochs: int = 10
-    optimizer: str = "adam"
-    clip_eps: float = 0.2
-    ent_coef: float = 0.0
     beta: float = 0.1
-    beta_init: float = 1.0
-    kl_target: float = 0.01
     schedule: str = "geometric"
-    t_init: float = 1.0
-    t_min: float = 0.01
-    t_max: float = 1e6
-    horizon: int = 100
-    step_scale: float = 1.0
     delta: float = 0.05
-    backtrack_coef: float = 0.8
     max_backtracks: int = 15
+    horizon: int = 100
     fisher_solver: str = "exact"
     damping: float = 1e-10
     fisher_measure: str = "rho"
     name: ClassVar[str] = "composed"
-
-    @property
-    def composition(self) -> Composition:
-        return Composition(
-            self.surrogate, self.proximity, self.solver, self.proximity_as, self.coefficient, True
-        )
 
     def __post_init__(self) -> None:
         coerce_fields(self)
