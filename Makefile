@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/policyopt tabular --mdp frozenlake --iters 200 --out out/tabular-frozenlake --set adaptive_trpo.step_scale=1000
 	$(VENV)/bin/policyopt tabular --mdp chain --iters 300 --out out/tabular-chain --set adaptive_trpo.step_scale=1000
+	$(VENV)/bin/policyopt tabular --mdp chain --iters 150 --out out/tabular-compositions --algos trpo,mdpo,ratio/kl_reverse:constraint/natural_linesearch,clipped_ratio/kl_forward:constraint/natural,ratio/kl_reverse:annealed/natural
 	$(VENV)/bin/policyopt reproduce paper --budget quick --out out/paper
 	$(VENV)/bin/policyopt train ppo CartPole-v1 --seeds 4 --overwrite
 	$(VENV)/bin/policyopt train trpo CartPole-v1 --seeds 4 --overwrite

@@ -39,13 +39,10 @@ from policyopt.divergences import (
 from policyopt.estimators import batched_gae
 from policyopt.metrics import explained_variance, policy_diagnostics
 from policyopt.nn import Networks
+from policyopt.solvers.directions import adapt_damping, natural_direction
 from policyopt.solvers.first_order import minibatch_epochs
 from policyopt.solvers.linesearch import backtracking_line_search
-from policyopt.solvers.natural import (
-    conjugate_gradient,
-    step_size_fixed,
-    step_size_trust_region,
-)
+from policyopt.solvers.natural import step_size_fixed, step_size_trust_region
 from policyopt.surrogates import approx_kl, clipped_ratio_loss, ratio_loss, score_loss
 
 __all__ = [
@@ -259,17 +256,25 @@ def surrogate_loss(
 
 
 def divergence(
-    name: str, nets: Networks, actor_k: Any, actor: Any, obs: jax.Array, dist_k: Any = None
+    name: str,
+    nets: Networks,
+    actor_k: Any,
+    actor: Any,
+    obs: jax.Array,
+    dist_k: Any = None,
+    dist: Any = None,
 ) -> jax.Array:
     """The named proximity D(θ, θ_k) (:data:`policyopt.composition.PROXIMITIES`).
 
-    ``dist_k`` (π_k on ``obs``) may be passed when the caller already has it.
+    ``dist_k`` (π_k on ``obs``) and ``dist`` (π_θ on ``obs``) may be passed when the caller
+    already has them: a second forward pass of the actor would also be differentiated.
     """
     if name == "euclidean":
         return euclidean(actor, actor_k)
     if name in ("kl_forward", "kl_reverse"):
         dist_k = nets.policy(actor_k, obs) if dist_k is None else dist_k
-        return kl_divergence(dist_k, nets.policy(actor, obs), name[3:])
+        dist = nets.policy(actor, obs) if dist is None else dist
+        return kl_divergence(dist_k, dist, name[3:])
     raise ValueError(f"proximity: got {name!r}")
 
 
@@ -380,10 +385,12 @@ def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
             logp = dist.log_prob(mb.action)
             adv = _normalise(mb.adv, cfg.normalize_advantage)
             surr = surrogate_loss(comp.surrogate, logp, mb.logp, adv, hp)
-            aux = {"policy_loss": surr, "approx_kl": approx_kl(logp, mb.logp)}
+            aux = {"policy_loss": surr}
+            if early_stop:
+                aux["approx_kl"] = approx_kl(logp, mb.logp)
             loss = surr
             if penalised:
-                d = divergence(comp.proximity, nets, actor_k, actor, mb.obs)
+                d = divergence(comp.proximity, nets, actor_k, actor, mb.obs, dist=dist)
                 pen = coef.weigh(d)  # type: ignore[union-attr]
                 aux["proximity"] = pen
                 loss = loss + pen
@@ -447,7 +454,9 @@ def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
 
 
 def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
-    """d = (∇²D + damping·I)⁻¹g by CG, then the step 1/β, t_k or √(2δ/gᵀd) (+ line search).
+    """d ≈ (∇²D + damping·I)⁻¹g by ``cfg.fisher_solver`` (CG by default; dense, Krylov or
+    Hessian-free, :mod:`policyopt.solvers.directions`), then the step 1/β, t_k or √(2δ/gᵀd),
+    optionally TRPO's line search.
 
     For the KLs ∇²D at θ_k is the Fisher matrix (both directions agree to second order), for
     ``euclidean`` the identity. The value model of the step (expected and actual improvement,
@@ -457,12 +466,15 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
     constraint = comp.proximity_as == "constraint"
     linesearch = comp.solver == "natural_linesearch"
     model = "ratio" if comp.surrogate == "score" else comp.surrogate
+    hessian_free = cfg.fisher_solver == "hessian_free"
 
     def init(actor_key: jax.Array, critic_key: jax.Array, obs: jax.Array, hp: HP) -> Learner:
         actor, critic = _init_params(nets, actor_key, critic_key, obs, hp)
         extra = (
             {"beta": hp["beta_init"]} if comp.coefficient == "adaptive" and not constraint else {}
         )
+        if hessian_free:
+            extra["damping"] = hp["damping"]
         return Learner(actor, critic, (), adam(hp["vf_learning_rate"]).init(critic), extra)
 
     def update(
@@ -489,8 +501,16 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
             return divergence(comp.proximity, nets, actor_k, p, batch.obs, dist_k)
 
         g = jax.grad(objective(comp.surrogate))(actor_k)
-        curvature = fisher_vector_product(dist_fn, actor_k, hp["damping"])
-        d, cg = conjugate_gradient(curvature, g, cfg.cg_iters, hp["cg_tol"])
+        damping = learner.extra["damping"] if hessian_free else hp["damping"]
+        nd = natural_direction(
+            cfg.fisher_solver,
+            fisher_vector_product(dist_fn, actor_k),
+            g,
+            damping,
+            cfg.cg_iters,
+            hp["cg_tol"],
+        )
+        d = nd.d
         model_loss = objective(model)
         extra_metrics: Metrics = {}
         if constraint:
@@ -526,6 +546,11 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
             }
         metrics = _diagnostics(nets, actor_k, actor, batch, 0.2)
         extra = _adapt(comp.coefficient, comp.proximity, learner.extra, metrics, hp)
+        if hessian_free:  # Martens' Levenberg–Marquardt rule on actual / predicted improvement
+            extra = {**extra, "damping": adapt_damping(
+                damping, extra_metrics["train/actual_improve"],
+                extra_metrics["train/expected_improve"],
+            )}  # fmt: skip
         if comp.coefficient == "adaptive" and not constraint:
             extra_metrics["train/beta"] = extra["beta"]
         learner, vm = fit_critic(
@@ -534,8 +559,9 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
         return learner, metrics | vm | extra_metrics | {
             "train/step_size": step,
             "train/grad_norm": optax.global_norm(g),
-            "train/cg_iterations": cg.iterations,
-            "train/cg_residual": cg.residual,
+            "train/cg_iterations": nd.iterations,
+            "train/cg_residual": nd.residual,
+            "train/damping": nd.damping,
         }
 
     return Recipe(init, update)

@@ -34,6 +34,7 @@ from policyopt.errors import (
 )
 from policyopt.nn import ACTIVATIONS
 from policyopt.schedules import MIRROR_SCHEDULES
+from policyopt.solvers.directions import FISHER_SOLVERS
 
 __all__ = [
     "CONFIGS",
@@ -279,10 +280,13 @@ class _NaturalFields(_CriticFields):
     """How a natural direction d ≈ (F + damping·I)⁻¹g is computed (NPG, TRPO, compositions).
 
     Attributes:
-        fisher_solver: "cg" (truncated conjugate gradient on Fisher-vector products).
-        cg_iters: conjugate-gradient iterations.
+        fisher_solver: how d ≈ (F + λI)⁻¹g is computed (:mod:`policyopt.solvers.directions`):
+            "cg" (truncated conjugate gradient, the default), "dense" (F materialised and
+            solved exactly; small networks only), "krylov" (Krylov subspace descent's reduced
+            solve) or "hessian_free" (CG with Martens' adapted Levenberg–Marquardt damping).
+        cg_iters: CG / Hessian-free iterations, or the Krylov dimension.
         damping: Tikhonov damping λ added to the curvature (F + λI), sb3-contrib's
-            ``cg_damping``.
+            ``cg_damping`` (Hessian-free: its initial value).
         cg_tol: stop CG once the squared residual is below this.
     """
 
@@ -298,9 +302,6 @@ class _NaturalFields(_CriticFields):
         check_int(o, "cg_iters", self.cg_iters, 1)
         check_range(o, "damping", self.damping, 0.0, low_open=False)
         check_range(o, "cg_tol", self.cg_tol, 0.0, low_open=False)
-
-
-FISHER_SOLVERS = ("cg",)
 
 
 @dataclass(frozen=True)
