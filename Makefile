@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[test,box2d,envpool,video,sb3,ray]'
+	$(VENV)/bin/python -m pip install -q -e '.[test,box2d,envpool,video,sb3,ray,kfac]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,6 +1,7 @@
 """Direction quality of the natural-gradient solvers against the dense solve (§8.1).
 
     python benchmarks/bench_natural.py [--budgets 1,2,5,10,20,40]
+    python benchmarks/bench_natural.py --learning [--seeds 5]
 
 On a 2×32 policy (CartPole-v1: 1,282 parameters; Pendulum-v1: 1,218) and a rollout of a
 briefly trained PPO policy (so F is not the near-uniform initial one), computes the exact damped
@@ -8,6 +9,12 @@ direction (F + λI)⁻¹g by ``dense`` and, per budget k, the cosine and relativ
 ‖d − d*‖/‖d*‖ of ``cg`` (k iterations), ``krylov`` (dimension k) and ``hessian_free`` (k CG
 iterations; its damping adaptation happens across updates, so one solve is CG's), plus the
 time per solve. Writes ``benchmarks/results/natural.json`` and prints the table.
+
+``--learning``: NPG and TRPO with each solver (``dense`` on CartPole only: one solve costs
+about a second on 2 CPU cores) on CartPole-v1, Acrobot-v1 and Pendulum-v1, 5 vmapped seeds,
+and ACKTR against our A2C and PPO on the same; mean return of the last 100 training episodes
+with 95% bootstrap bands, final deterministic evaluation and wall time per update, all in one
+run. Writes ``benchmarks/results/natural_learning.json`` and ``docs/natural/learning.png``.
 """
 
 from __future__ import annotations
@@ -64,12 +71,103 @@ def rollout_problem(env_id: str, seed: int = 0):
     return nets, actor, make_batch(nets, critic, traj, hp)
 
 
+SOLVERS = ("cg", "krylov", "hessian_free", "kfac", "dense")
+ENVS = {  # steps per seed, and the settings every natural run shares on that env
+    "CartPole-v1": (100_000, {"num_envs": 8, "num_steps": 256, "vf_batch_size": 256,
+                              "vf_epochs": 10, "gae_lambda": 0.98, "damping": 1e-3}),
+    "Acrobot-v1": (100_000, {"num_envs": 8, "num_steps": 256, "vf_batch_size": 256,
+                             "vf_epochs": 10, "gae_lambda": 0.98, "damping": 1e-3}),
+    "Pendulum-v1": (200_000, {"num_envs": 2, "num_steps": 1024, "gamma": 0.9,
+                              "vf_epochs": 15, "vf_batch_size": 128}),
+}  # fmt: skip
+
+
+def learning(seeds: int) -> dict:
+    from policyopt.presets import preset
+    from policyopt.train import run_train
+
+    results: dict = {}
+    runs = []
+    for env_id, (steps, shared) in ENVS.items():
+        for algo in ("npg", "trpo"):
+            for solver in SOLVERS:
+                if solver == "dense" and env_id != "CartPole-v1":
+                    continue
+                kw = {**shared, "fisher_solver": solver, "hidden_sizes": (32, 32)}
+                if algo == "npg":
+                    kw["step_rule"] = "trust_region"  # the same δ as TRPO: only the solver differs
+                runs.append((env_id, f"{algo}/{solver}", algo, kw, steps))
+        for algo in ("acktr", "pg", "ppo"):
+            kw, _ = preset(algo, env_id)
+            if algo == "acktr":
+                kw = {**shared, "delta": 0.01, "hidden_sizes": (32, 32)}
+            runs.append((env_id, algo, algo, {**kw, "hidden_sizes": (32, 32)}, steps))
+    for env_id, label, algo, kw, steps in runs:
+        cfg = make_config(algo, env_id=env_id, total_timesteps=steps, **kw)
+        res = run_train(cfg, seed=0, num_seeds=seeds)
+        curve = np.asarray(res.output.metrics["rollout/ep_rew_mean"], dtype=float)
+        ev = np.asarray(res.output.eval_returns).mean(axis=1)
+        row = {
+            "label": label,
+            "steps": (np.arange(1, curve.shape[1] + 1) * cfg.rollout_size).tolist(),
+            "return": curve.tolist(),
+            "eval_per_seed": ev.tolist(),
+            "eval_mean": float(ev.mean()),
+            "seconds_per_update": res.run_seconds / cfg.num_updates,
+            "compile_seconds": res.compile_seconds,
+        }
+        results.setdefault(env_id, []).append(row)
+        print(f"{env_id:12s} {label:18s} eval {row['eval_mean']:8.1f}  "
+              f"{1e3 * row['seconds_per_update']:8.1f} ms/update")  # fmt: skip
+    return results
+
+
+def plot_learning(results: dict, out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from policyopt.plots import bootstrap_ci
+
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4.2))
+    for ax, (env_id, rows) in zip(np.atleast_1d(axes), results.items(), strict=True):
+        for row in rows:
+            y = np.asarray(row["return"], dtype=float)
+            x = np.asarray(row["steps"])
+            ls = "-" if row["label"].startswith("trpo") else "--" if "/" in row["label"] else ":"
+            ax.plot(x, np.nanmean(y, axis=0), ls=ls, label=row["label"])
+            lo, hi = bootstrap_ci(y)
+            ax.fill_between(x, lo, hi, alpha=0.12)
+        ax.set(title=f"{env_id} (reward), 95% bootstrap band", xlabel="environment steps",
+               ylabel="return, last 100 episodes")  # fmt: skip
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "learning.png"
+    fig.savefig(path, dpi=110)
+    fig.savefig(out / "learning.svg")
+    plt.close(fig)
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--budgets", default="1,2,5,10,20,40")
     parser.add_argument("--damping", type=float, default=0.1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/natural.json")
+    parser.add_argument("--learning", action="store_true")
+    parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
+    if args.learning:
+        results = learning(args.seeds)
+        path = plot_learning(results, ROOT / "docs/natural")
+        out = ROOT / "benchmarks/results/natural_learning.json"
+        summary = {env: [{k: v for k, v in r.items() if k not in ("return", "steps")}
+                         for r in rows] for env, rows in results.items()}  # fmt: skip
+        out.write_text(json.dumps({"seeds": args.seeds, "results": summary}, indent=1) + "\n")
+        print(f"wrote {out} and {path}")
+        return
     budgets = [int(b) for b in args.budgets.split(",")]
     results = {}
     for env_id in ("CartPole-v1", "Pendulum-v1"):

@@ -108,3 +108,79 @@ def test_each_solver_trains_a_natural_composition_under_jit(solver: str) -> None
         assert len(set(np.round(m["train/damping"], 8))) > 1, m["train/damping"]
     else:
         np.testing.assert_allclose(m["train/damping"], cfg.damping, rtol=1e-6)
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_kfac_direction_points_where_the_exact_one_does(discrete: bool) -> None:
+    """K-FAC (kfac-jax) against the dense damped solve, on a categorical and a Gaussian policy.
+
+    K-FAC is an approximation (Kronecker factors per layer, no cross-layer terms), so it is
+    held to a cosine, not equality; its log-std block is exact (2·I).
+    """
+    pytest.importorskip("kfac_jax")
+    from jax.flatten_util import ravel_pytree
+
+    from policyopt.divergences import fisher_vector_product, kl_divergence
+    from policyopt.nn import ActionSpec, make_networks
+    from policyopt.solvers.kfac import kfac_direction
+
+    spec = ActionSpec("discrete", 3) if discrete else ActionSpec("continuous", 2, (-1.0,) * 2,
+                                                                  (1.0,) * 2)  # fmt: skip
+    nets = make_networks(spec, hidden=(16, 16))
+    obs = jax.random.normal(jax.random.PRNGKey(0), (256, 4 if discrete else 3))
+    actor = nets.init_actor(jax.random.PRNGKey(1), obs[:1])
+    g = jax.tree.map(lambda x: jax.random.normal(jax.random.PRNGKey(2), x.shape), actor)
+    d = jax.jit(lambda a, o, g: kfac_direction(nets, a, o, g, 0.1, jax.random.PRNGKey(3)))(
+        actor, obs, g
+    )
+    dist_k = jax.tree.map(jax.lax.stop_gradient, nets.policy(actor, obs))
+    fvp = fisher_vector_product(lambda p: kl_divergence(dist_k, nets.policy(p, obs)), actor)
+    exact = natural_direction("dense", fvp, g, 0.1, 1, 0.0).d
+    a, b = ravel_pytree(d)[0], ravel_pytree(exact)[0]
+    assert float(a @ b / jnp.linalg.norm(a) / jnp.linalg.norm(b)) > 0.99
+    if not discrete:
+        want = g["params"]["log_std"] / 2.1
+        np.testing.assert_allclose(d["params"]["log_std"], want, rtol=1e-6)
+        np.testing.assert_allclose(exact["params"]["log_std"], want, rtol=1e-3)
+
+
+def test_acktr_trains_seeds_under_vmap_and_a_missing_extra_is_named(monkeypatch) -> None:
+    pytest.importorskip("kfac_jax")
+    from policyopt.configs import make_config
+
+    cfg = make_config("acktr", **TINY)
+    out = jax.jit(jax.vmap(make_train(cfg)))(jax.random.split(jax.random.PRNGKey(0), 2))
+    m = np.asarray(out.metrics["train/step_size"])
+    assert m.shape == (2, cfg.num_updates) and np.all(np.isfinite(m))
+    assert np.all(m <= cfg.max_step * (1 + 1e-6))  # ACKTR's cap η_max
+    import policyopt.configs as configs
+
+    monkeypatch.setattr(configs, "kfac_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"fisher_solver: .*pip install 'policyopt\[kfac\]'"):
+        make_config("acktr", **TINY)
+
+
+def test_exact_level_shows_each_approximation_against_the_closed_form() -> None:
+    """At the exact level the deep solvers run on the whole table: with enough products they
+    reach the damped solve, with few their truncation error is visible (and still descends)."""
+    from policyopt import tabular as T
+    from policyopt.tabular.algorithms import natural_direction as table_direction
+    from policyopt.tabular.exact import fisher_blocks, gradient_from_q, softmax
+
+    mdp = T.garnet(15, 4, 3, gamma=0.9, seed=3)
+    with jax.enable_x64(True):
+        theta = jnp.asarray(np.random.default_rng(0).normal(size=(15, 4)))
+        ev = T.evaluate(mdp, T.softmax_np(np.asarray(theta)))
+        pi = softmax(theta)
+        blocks, g = fisher_blocks(ev.rho, pi), gradient_from_q(ev.rho, pi, ev.Q)
+        dense = table_direction(blocks, g, ev.A, "dense", 1e-3)
+        for solver in ("cg", "krylov"):
+            full = table_direction(blocks, g, ev.A, solver, 1e-3, 60)
+            np.testing.assert_allclose(full, dense, rtol=1e-6, atol=1e-9, err_msg=solver)
+            short = table_direction(blocks, g, ev.A, solver, 1e-3, 2)
+            assert np.linalg.norm(short - dense) > 1e-3 * np.linalg.norm(dense)
+    for solver in ("cg", "krylov"):
+        h = T.run(mdp, T.NPG(fisher_solver=solver, damping=1e-3, cg_iters=5), 30)
+        assert np.all(np.diff(h.f) <= 1e-12) and h.f[-1] < h.f[0]
+    with pytest.raises(ConfigError, match=r"NPG\.damping: must be > 0 with fisher_solver='cg'"):
+        T.NPG(fisher_solver="cg", damping=0.0)

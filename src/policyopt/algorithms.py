@@ -39,8 +39,9 @@ from policyopt.divergences import (
 from policyopt.estimators import batched_gae
 from policyopt.metrics import explained_variance, policy_diagnostics
 from policyopt.nn import Networks
-from policyopt.solvers.directions import adapt_damping, natural_direction
+from policyopt.solvers.directions import Direction, adapt_damping, natural_direction
 from policyopt.solvers.first_order import minibatch_epochs
+from policyopt.solvers.kfac import kfac_direction
 from policyopt.solvers.linesearch import backtracking_line_search
 from policyopt.solvers.natural import step_size_fixed, step_size_trust_region
 from policyopt.surrogates import approx_kl, clipped_ratio_loss, ratio_loss, score_loss
@@ -502,19 +503,21 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
 
         g = jax.grad(objective(comp.surrogate))(actor_k)
         damping = learner.extra["damping"] if hessian_free else hp["damping"]
-        nd = natural_direction(
-            cfg.fisher_solver,
-            fisher_vector_product(dist_fn, actor_k),
-            g,
-            damping,
-            cfg.cg_iters,
-            hp["cg_tol"],
-        )
-        d = nd.d
+        fisher = fisher_vector_product(dist_fn, actor_k)
+        if cfg.fisher_solver == "kfac":
+            d = kfac_direction(nets, actor_k, batch.obs, g, damping, key)
+            nd = Direction(d, jnp.int32(0), _residual(fisher, d, g, damping), damping)
+        else:
+            nd = natural_direction(
+                cfg.fisher_solver, fisher, g, damping, cfg.cg_iters, hp["cg_tol"]
+            )
+            d = nd.d
         model_loss = objective(model)
         extra_metrics: Metrics = {}
         if constraint:
             step = step_size_trust_region(g, d, hp["delta"])
+            if "max_step" in hp:  # ACKTR's min(η_max, √(2δ/gᵀF̂⁻¹g))
+                step = jnp.minimum(step, hp["max_step"])
         else:
             coef = coefficient(comp.coefficient, cfg, hp, learner.extra, progress, iteration)
             step = coef.step()
@@ -565,6 +568,12 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
         }
 
     return Recipe(init, update)
+
+
+def _residual(fisher: Callable[[Any], Any], d: Any, g: Any, damping: jax.Array) -> jax.Array:
+    """‖(F + λI)d − g‖²: how far an approximate direction (K-FAC) is from solving the system."""
+    r = jax.tree.map(lambda fd, dd, gg: fd + damping * dd - gg, fisher(d), d, g)
+    return tree_vdot(r, r)
 
 
 def make_recipe(config: BaseConfig, nets: Networks) -> Recipe:

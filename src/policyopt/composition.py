@@ -298,6 +298,7 @@ NAMED: dict[str, dict[str, Composition]] = {
         "ppo_kl": Composition("ratio", "kl_forward", _FO, coefficient="adaptive", entropy=True),
         "mdpo": Composition("ratio", "kl_reverse", _FO, coefficient="annealed"),
         "adaptive_trpo": Composition("ratio", "kl_reverse", _FO, coefficient="shani", entropy=True),
+        "acktr": Composition("score", "kl_forward", _NAT, "constraint", entropy=True),
     },
     "exact": {
         "pg": Composition("score", "euclidean", _FO),

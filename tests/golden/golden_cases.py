@@ -25,8 +25,9 @@ TINY_ALGO = {
     "trpo": {"vf_batch_size": 64, "vf_epochs": 2},
     "mdpo": {"vf_batch_size": 64, "vf_epochs": 2, "n_epochs": 2},
     "adaptive_trpo": {"vf_batch_size": 64, "vf_epochs": 2, "n_epochs": 2},
-    # Not a golden case (it has no pre-refactor values); other tests' tiny configs read it.
+    # Not golden cases (no pre-refactor values); other tests' tiny configs read them.
     "composed": {"vf_batch_size": 64, "vf_epochs": 2, "batch_size": 64, "n_epochs": 2},
+    "acktr": {"vf_batch_size": 64, "vf_epochs": 2},
 }
 ENVS = ("CartPole-v1", "Pendulum-v1")
 TABULAR_ITERS = 15

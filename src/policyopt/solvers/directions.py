@@ -15,6 +15,8 @@ Fisher-vector products. The ``fisher_solver`` of a natural composition picks one
   d = Qy. In exact arithmetic this is CG's k-th iterate (both minimise the quadratic over the
   same subspace); in floating point the re-orthogonalised basis does not lose conjugacy,
   which is what the comparison against ``cg`` measures.
+* ``kfac`` — Kronecker-factored blocks per layer through kfac-jax
+  (:mod:`policyopt.solvers.kfac`; needs the rollout's states, so the recipe calls it).
 * ``hessian_free`` — Martens (2010): CG on the Gauss-Newton matrix of the proximity (for a KL,
   exactly the Fisher) with Levenberg–Marquardt damping adapted across updates from the ratio
   ρ of actual to predicted improvement (ρ < ¼ ⇒ λ ← 1.5λ, ρ > ¾ ⇒ λ ← λ/1.5), see
@@ -45,7 +47,7 @@ __all__ = [
     "natural_direction",
 ]
 
-FISHER_SOLVERS = ("cg", "dense", "krylov", "hessian_free")
+FISHER_SOLVERS = ("cg", "dense", "krylov", "hessian_free", "kfac")
 
 #: ``dense`` materialises F (P² floats) from P Fisher-vector products; above this many policy
 #: parameters that costs more than training (5,000 parameters: 100 MB and 5,000 products per

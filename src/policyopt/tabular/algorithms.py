@@ -42,6 +42,7 @@ from policyopt.errors import (
     suggest,
 )
 from policyopt.schedules import MIRROR_SCHEDULES, mirror_step_size, shani
+from policyopt.solvers.directions import natural_direction as deep_natural_direction
 from policyopt.solvers.natural import step_size_trust_region
 from policyopt.tabular.exact import (
     Evaluation,
@@ -112,11 +113,16 @@ class TabularAlgorithm(Protocol):
 # --------------------------------------------------------------------------- shared pieces
 
 
-FISHER_SOLVERS = ("exact", "dense")
+FISHER_SOLVERS = ("exact", "dense", "cg", "krylov")
 
 
 def natural_direction(
-    blocks: jax.Array, g: jax.Array, A: jax.Array, solver: str = "exact", damping: float = 0.0
+    blocks: jax.Array,
+    g: jax.Array,
+    A: jax.Array,
+    solver: str = "exact",
+    damping: float = 0.0,
+    iterations: int = 10,
 ) -> jax.Array:
     """A solution of ``F d = g`` for the softmax table, per state (F is block diagonal).
 
@@ -131,14 +137,30 @@ def natural_direction(
 
     ``dense`` solves ``(F_s + damping·I) d = g_s`` with a dense factorisation per block: the
     approximation a deep-level solver makes, kept so its error is visible against the exact
-    one (it needs damping > 0, F being singular along per-state constants).
+    one (it needs damping > 0, F being singular along per-state constants). ``cg`` and
+    ``krylov`` are the deep level's iterative solvers (:mod:`policyopt.solvers.directions`)
+    on the whole table with ``iterations`` products, so their truncation error is visible too.
     """
     if solver == "exact":
         del blocks, g
         return A - jnp.mean(A, axis=-1, keepdims=True)
     if solver == "dense":
         return _damped_block_solve(blocks, g, damping)
+    if solver in ("cg", "krylov"):
+        return _iterative_solve(blocks, g, damping, solver, iterations)
     raise ValueError(f"fisher_solver: got {solver!r}; allowed: {', '.join(FISHER_SOLVERS)}")
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _iterative_solve(
+    blocks: jax.Array, g: jax.Array, damping: float, solver: str, iterations: int
+) -> jax.Array:
+    """The deep level's solvers on the whole table (all states at once, as a network's F)."""
+
+    def fisher(v: jax.Array) -> jax.Array:
+        return jnp.einsum("sab,sb->sa", blocks, v)
+
+    return deep_natural_direction(solver, fisher, g, damping, iterations, 0.0).d
 
 
 @jax.jit
@@ -427,7 +449,9 @@ class _Exact:
         else:
             weight = 1.0 if self._get("fisher_measure", "rho") == "rho" else 1.0 - mdp.gamma
             blocks = weight * fisher_blocks(ev.rho, data["pi_k"])
-            d = natural_direction(blocks, g, data["A"] / weight, self.fisher_solver, self.damping)
+            d = natural_direction(
+                blocks, g, data["A"] / weight, self.fisher_solver, self.damping, self.cg_iters
+            )
         if comp.proximity_as == "constraint":
             # √(2δ/gᵀF^†g) grows without bound as gᵀF^†g → 0; with the exact direction that
             # is a policy-iteration step (π ∝ π_k e^{−sA}, s → ∞), which never increases f.
@@ -461,11 +485,12 @@ class _Exact:
 def _check_natural(owner: str, cfg: Any) -> None:
     check_choice(owner, "fisher_solver", cfg.fisher_solver, FISHER_SOLVERS)
     check_range(owner, "damping", cfg.damping, 0.0, low_open=False)
-    if cfg.fisher_solver == "dense" and cfg.damping <= 0:
+    check_int(owner, "cg_iters", cfg.cg_iters, 1)
+    if cfg.fisher_solver != "exact" and cfg.damping <= 0:
         raise ConfigError(
             owner,
             "damping",
-            "must be > 0 with fisher_solver='dense' (F is singular along per-state "
+            f"must be > 0 with fisher_solver={cfg.fisher_solver!r} (F is singular along per-state "
             "constants); fisher_solver='exact' is the exact pseudo-inverse and needs none",
         )
 
@@ -533,9 +558,11 @@ class NPG(_Exact):
             direction makes safe: see :class:`TRPO`'s tests).
         beta: the fixed rule's penalty β (the λ of §4; step η = 1/β).
         delta: trust-region radius δ for ``"trust_region"``.
-        fisher_solver: ``"exact"`` (pseudo-inverse in closed form, no damping) or ``"dense"``
-            (damped block solve, the approximation deep solvers make).
-        damping: Tikhonov damping of the ``dense`` solve (must be > 0 there).
+        fisher_solver: ``"exact"`` (pseudo-inverse in closed form, no damping), ``"dense"``
+            (damped block solve, the approximation deep solvers make), ``"cg"`` or
+            ``"krylov"`` (the deep level's iterative solvers on the whole table).
+        damping: Tikhonov damping of the approximate solvers (must be > 0 there).
+        cg_iters: products of ``cg`` / the Krylov dimension of ``krylov``.
         fisher_measure: ``"rho"`` (the seed's F, weighted by ρ) or ``"d"`` (Agarwal et al.,
             weighted by (1−γ)ρ; the same η then moves 1/(1−γ) further).
     """
@@ -543,8 +570,9 @@ class NPG(_Exact):
     step_rule: Literal["trust_region", "fixed"] = "fixed"
     beta: float = 0.1
     delta: float = 0.1
-    fisher_solver: Literal["exact", "dense"] = "exact"
+    fisher_solver: Literal["exact", "dense", "cg", "krylov"] = "exact"
     damping: float = 1e-10
+    cg_iters: int = 10
     fisher_measure: Literal["rho", "d"] = "rho"
     name: ClassVar[str] = "npg"
 
@@ -580,8 +608,9 @@ class TRPO(_Exact):
     delta: float = 0.05
     backtrack_coef: float = 0.8
     max_backtracks: int = 15
-    fisher_solver: Literal["exact", "dense"] = "exact"
+    fisher_solver: Literal["exact", "dense", "cg", "krylov"] = "exact"
     damping: float = 1e-10
+    cg_iters: int = 10
     name: ClassVar[str] = "trpo"
 
     def __post_init__(self) -> None:
@@ -716,6 +745,7 @@ class Composed(CompositionFields, _Exact):
     horizon: int = 100
     fisher_solver: str = "exact"
     damping: float = 1e-10
+    cg_iters: int = 10
     fisher_measure: str = "rho"
     name: ClassVar[str] = "composed"
 
