@@ -184,3 +184,20 @@ def test_exact_level_shows_each_approximation_against_the_closed_form() -> None:
         assert np.all(np.diff(h.f) <= 1e-12) and h.f[-1] < h.f[0]
     with pytest.raises(ConfigError, match=r"NPG\.damping: must be > 0 with fisher_solver='cg'"):
         T.NPG(fisher_solver="cg", damping=0.0)
+
+
+def test_direction_error_against_dense_is_logged_every_n_updates_also_under_vmap() -> None:
+    from policyopt.configs import make_config
+
+    cfg = make_config("trpo", fisher_solver="cg", cg_iters=2, direction_check_every=2,
+                      **{**TINY, "total_timesteps": 64 * 4})  # fmt: skip
+    out = jax.jit(jax.vmap(make_train(cfg)))(jax.random.split(jax.random.PRNGKey(0), 2))
+    cos = np.asarray(out.metrics["train/direction_cosine"])
+    rel = np.asarray(out.metrics["train/direction_rel_error"])
+    assert cos.shape == (2, 4)
+    assert np.all(np.isfinite(cos[:, ::2])) and np.all(np.isnan(cos[:, 1::2]))
+    assert np.all((cos[:, ::2] > 0) & (cos[:, ::2] <= 1 + 1e-5)) and np.all(rel[:, ::2] > 0)
+    exact = make_config("trpo", fisher_solver="krylov", cg_iters=200, direction_check_every=1,
+                        **{**TINY, "total_timesteps": 64 * 2})  # fmt: skip
+    out = jax.jit(make_train(exact))(jax.random.PRNGKey(0))
+    np.testing.assert_allclose(out.metrics["train/direction_cosine"], 1.0, atol=1e-4)

@@ -103,7 +103,7 @@ class Agent:
         if checkpoint_every is None:
             checkpoint_every = default_checkpoint_every(self.config.rollout_size)
         check_int("Agent", "checkpoint_every", checkpoint_every, 1)
-        self.settings = {
+        self.settings: dict[str, Any] = {
             "vectorization": backend,
             "normalize_obs": bool(normalize_obs),
             "normalize_reward": bool(normalize_reward),
@@ -307,7 +307,7 @@ class Agent:
                     loop=0,
                 )
             else:
-                imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)
+                imageio.mimwrite(tmp, frames, fps=fps, macro_block_size=1)  # type: ignore[arg-type]
         return path
 
     # ------------------------------------------------------------------ persistence

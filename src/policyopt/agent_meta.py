@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from policyopt.checkpoint import CheckpointError
 from policyopt.configs import CONFIGS, make_config
@@ -63,7 +63,9 @@ def identity(
 ) -> dict[str, Any]:
     """What makes two checkpoints the same run: recipe, env, seed, every config field and the
     settings, as JSON values (``config`` may be a config dataclass or its dict)."""
-    cfg = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)
+    cfg = (
+        dataclasses.asdict(cast(Any, config)) if dataclasses.is_dataclass(config) else dict(config)
+    )
     return {
         "algo": algo,
         "env_id": env_id,

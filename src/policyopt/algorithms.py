@@ -20,7 +20,7 @@ is checked against it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -125,6 +125,10 @@ class Learner:
     actor_opt: Any
     critic_opt: Any
     extra: dict[str, jax.Array]
+
+    if TYPE_CHECKING:  # added by flax.struct.dataclass, which its typing does not declare
+
+        def replace(self, **changes: Any) -> Learner: ...
 
 
 class InitFn(Protocol):
@@ -513,6 +517,7 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
             )
             d = nd.d
         model_loss = objective(model)
+        check_metrics = _direction_check(cfg, fisher, g, d, damping, iteration)
         extra_metrics: Metrics = {}
         if constraint:
             step = step_size_trust_region(g, d, hp["delta"])
@@ -565,9 +570,31 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
             "train/cg_iterations": nd.iterations,
             "train/cg_residual": nd.residual,
             "train/damping": nd.damping,
-        }
+        } | check_metrics
 
     return Recipe(init, update)
+
+
+def _direction_check(
+    cfg: Any, fisher: Callable[[Any], Any], g: Any, d: Any, damping: jax.Array, it: jax.Array
+) -> Metrics:
+    """Every ``direction_check_every`` updates: cosine and relative error of d against the
+    dense damped solve (NaN otherwise). ``iteration`` is the same for every vmapped seed, so
+    the ``cond`` stays a branch and the dense solve runs only on sampled updates."""
+    every = getattr(cfg, "direction_check_every", 0)
+    if not every:
+        return {}
+
+    def check(_: None) -> tuple[jax.Array, jax.Array]:
+        exact = natural_direction("dense", fisher, g, damping, 1, 0.0).d
+        dot, nd, ne = tree_vdot(d, exact), tree_vdot(d, d), tree_vdot(exact, exact)
+        diff = jax.tree.map(jnp.subtract, d, exact)
+        cos = dot / jnp.sqrt(jnp.maximum(nd * ne, 1e-30))
+        return cos, jnp.sqrt(tree_vdot(diff, diff) / jnp.maximum(ne, 1e-30))
+
+    nan = jnp.full((), jnp.nan, jnp.float32)
+    cos, rel = jax.lax.cond(it % every == 0, check, lambda _: (nan, nan), None)
+    return {"train/direction_cosine": cos, "train/direction_rel_error": rel}
 
 
 def _residual(fisher: Callable[[Any], Any], d: Any, g: Any, damping: jax.Array) -> jax.Array:

@@ -59,7 +59,7 @@ def _pid_alive(pid: int) -> bool:
 
 def clean_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporaries of dead writers in ``directory``; returns what was removed."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(directory))
     except FileNotFoundError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -75,7 +75,7 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def _fail(err: Exception) -> None:
+def _fail(err: Exception) -> NoReturn:
     """Print ``err`` as one line (no wrapping, no markup from the message) and exit 2."""
     from rich.markup import escape
 

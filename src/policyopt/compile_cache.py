@@ -41,7 +41,7 @@ def enable_compilation_cache(path: str | os.PathLike[str] | None = None) -> Path
     global _enabled
     import jax
 
-    configured = jax.config.jax_compilation_cache_dir
+    configured = jax.config.jax_compilation_cache_dir  # type: ignore[attr-defined]
     if configured and (_enabled is None or Path(configured) != _enabled):
         return Path(configured)  # the user's own choice
     target = Path(path) if path is not None else cache_dir()

@@ -33,7 +33,9 @@ Blocks
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 from policyopt.errors import ConfigError, check_choice
 
@@ -49,6 +51,7 @@ __all__ = [
     "Composition",
     "CompositionFields",
     "algorithm_table",
+    "composition_fields",
     "display_name",
     "parse_proximity",
     "parse_recipe",
@@ -105,7 +108,7 @@ SOLVERS = _registry(
     Block("closed_form", "exact argmin", "the mirror or gradient step in closed form", ("exact",)),
 )
 
-_REGISTRIES = {
+_REGISTRIES: dict[str, Mapping[str, Block | None]] = {
     "surrogate": SURROGATES,
     "proximity": PROXIMITIES,
     "proximity_as": dict.fromkeys(PROXIMITY_AS),
@@ -346,13 +349,26 @@ def parse_recipe(text: str) -> tuple[str, dict[str, str]]:
             f"expected SURROGATE/PROXIMITY[:RULE]/SOLVER (e.g. clipped_ratio/kl_forward:"
             f"constraint/natural), got {text!r}",
         )
-    name, how, rule = parse_proximity(parts[1])
-    fields = {"surrogate": parts[0], "proximity": name, "solver": parts[2]}
+    return "composed", composition_fields(parts[0], parts[1], parts[2])
+
+
+def composition_fields(surrogate: str, proximity: str, solver: str, **fields: Any) -> dict:
+    """The config fields of a composition, with ``proximity``'s rule spelled out.
+
+    ``composition_fields("ratio", "kl_forward:constraint", "natural", delta=0.02)`` →
+    ``{"surrogate": "ratio", "proximity": "kl_forward", "proximity_as": "constraint",
+    "solver": "natural", "delta": 0.02}``; a field given both ways is refused.
+    """
+    name, how, rule = parse_proximity(proximity)
+    spec: dict[str, Any] = {"surrogate": surrogate, "proximity": name, "solver": solver}
     if how is not None:
-        fields["proximity_as"] = how
+        spec["proximity_as"] = how
     if rule is not None:
-        fields["coefficient"] = rule
-    return "composed", fields
+        spec["coefficient"] = rule
+    clash = sorted(set(spec) & set(fields))
+    if clash:
+        raise ConfigError("compose", clash[0], "given twice (positionally and as a keyword)")
+    return {**spec, **fields}
 
 
 def recipe_label(composition: Composition) -> str:
@@ -374,6 +390,6 @@ def display_name(name: str, fields: dict) -> str:
     keys = ("surrogate", "proximity", "solver", "proximity_as", "coefficient")
     defaults = {"proximity_as": "penalty", "coefficient": "fixed"}
     try:
-        return recipe_label(Composition(*(fields.get(k, defaults.get(k)) for k in keys)))
+        return recipe_label(Composition(*(cast(Any, fields.get(k, defaults.get(k))) for k in keys)))
     except TypeError:
         return name

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import jax.numpy as jnp
 
@@ -20,7 +20,7 @@ from policyopt.composition import (
     NAMED,
     Composition,
     CompositionFields,
-    parse_proximity,
+    composition_fields,
     parse_recipe,
 )
 from policyopt.errors import (
@@ -291,12 +291,17 @@ class _NaturalFields(_CriticFields):
         damping: Tikhonov damping λ added to the curvature (F + λI), sb3-contrib's
             ``cg_damping`` (Hessian-free: its initial value).
         cg_tol: stop CG once the squared residual is below this.
+        direction_check_every: every this many updates, also solve densely and log the
+            cosine and relative error of the solver's direction against the exact one
+            (``train/direction_cosine``, ``train/direction_rel_error``; NaN in between);
+            0 = never. Small networks only (the dense solve's limit).
     """
 
     fisher_solver: str = "cg"
     cg_iters: int = 10
     damping: float = 0.1
     cg_tol: float = 1e-10
+    direction_check_every: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -307,6 +312,7 @@ class _NaturalFields(_CriticFields):
         check_int(o, "cg_iters", self.cg_iters, 1)
         check_range(o, "damping", self.damping, 0.0, low_open=False)
         check_range(o, "cg_tol", self.cg_tol, 0.0, low_open=False)
+        check_int(o, "direction_check_every", self.direction_check_every, 0)
 
 
 @dataclass(frozen=True)
@@ -635,13 +641,5 @@ def compose(
         cfg = compose("ratio", "kl_reverse:constraint", "natural_linesearch", delta=0.01)
         out = jax.jit(make_train(cfg))(jax.random.PRNGKey(0))
     """
-    name, how, rule = parse_proximity(proximity)
-    spec: dict[str, Any] = {"surrogate": surrogate, "proximity": name, "solver": solver}
-    if how is not None:
-        spec["proximity_as"] = how
-    if rule is not None:
-        spec["coefficient"] = rule
-    clash = sorted(set(spec) & set(fields))
-    if clash:
-        raise ConfigError("compose", clash[0], "given twice (positionally and as a keyword)")
-    return make_config("composed", **spec, **fields)
+    spelled = composition_fields(surrogate, proximity, solver, **fields)
+    return cast(ComposedConfig, make_config("composed", **spelled))

@@ -14,6 +14,7 @@ import functools
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any, cast
 
 __all__ = ["gymnax_ids", "is_gymnax_id"]
 
@@ -29,12 +30,12 @@ def _builtin_ids() -> frozenset[str] | None:
     except (OSError, SyntaxError):
         return None
     for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else None
+        target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
         if isinstance(target, ast.Name) and target.id == "_BUILTIN_ENV_IDS":
             try:
-                ids = ast.literal_eval(node.value)
+                ids = ast.literal_eval(cast(Any, node).value)
             except ValueError:
                 return None
             return frozenset(str(i) for i in ids)

@@ -13,7 +13,7 @@ import math
 import numbers
 import typing
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, Literal, SupportsInt, cast
 
 __all__ = [
     "ConfigError",
@@ -161,7 +161,7 @@ def coerce_value(owner: str, field: str, tp: Any, value: Any) -> Any:
             and math.isfinite(float(value))
             and float(value).is_integer()
         ):
-            return int(value)  # float(value) cannot overflow here: ints returned above
+            return int(cast(SupportsInt, value))  # float(value) cannot overflow: ints returned
         raise ConfigError(owner, field, f"must be an integer, got {value!r}")
     if tp is bool:
         if not _is_bool(value):
@@ -186,6 +186,6 @@ def coerce_value(owner: str, field: str, tp: Any, value: Any) -> Any:
 def coerce_fields(obj: Any) -> None:
     """Coerce every field of the frozen dataclass ``obj`` in place to its annotated type."""
     owner = type(obj).__name__
-    for name, tp in field_types(type(obj)).items():
+    for name, tp in field_types(cast(type, type(obj))).items():
         value = coerce_value(owner, name, tp, getattr(obj, name))
         object.__setattr__(obj, name, value)

@@ -235,6 +235,7 @@ class HostTrainer:
         term_buf, done_buf = np.empty((T, N), bool), np.empty((T, N), bool)
         segment_ends = (state.update + 1) % self.segment_updates == 0
         raw = self._obs
+        assert raw is not None  # set by _start_segment above
         state.key, k_roll = jax.random.split(state.key)
         rng = np.random.default_rng(np.asarray(k_roll, np.uint32))
         policy = self.host_policy(state.learner)
@@ -265,7 +266,7 @@ class HostTrainer:
             final_buf[t] = self.normalize(out.final_obs, state)
             raw = out.obs
         self._obs = raw
-        return Transition(
+        return Transition(  # type: ignore[call-arg]  # mypy: positionals after *args
             *map(jnp.asarray, (obs_buf, act_buf, logp_buf, value_buf, rew_buf, term_buf)),
             jnp.asarray(done_buf),
             jnp.asarray(final_buf),

@@ -85,6 +85,7 @@ class HostPolicy:
             logp_all = z - np.log(np.exp(z).sum(-1, keepdims=True))
             action = (logp_all + rng.gumbel(size=out.shape)).argmax(-1).astype(np.int32)
             return action, logp_all[np.arange(out.shape[0]), action]
+        assert self.log_std is not None  # continuous spec: set in __init__
         noise = rng.standard_normal(out.shape).astype(np.float32)
         action = out + np.exp(self.log_std) * noise
         logp = (

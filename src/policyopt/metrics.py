@@ -25,7 +25,7 @@ def explained_variance(y_pred: jax.Array, y_true: jax.Array) -> jax.Array:
 
 
 def policy_diagnostics(
-    dist_k: Any, dist_new: Any, action: jax.Array, clip_eps: jax.Array
+    dist_k: Any, dist_new: Any, action: jax.Array, clip_eps: float | jax.Array
 ) -> dict[str, jax.Array]:
     """KL both ways (exact), approx KL (k3), clip fraction at ε, entropy of the new policy."""
     logp_k = dist_k.log_prob(action)

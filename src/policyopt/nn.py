@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import flax.linen as nn
 import jax
@@ -98,20 +98,22 @@ def make_networks(
     """Separate actor and critic MLPs for ``spec`` (categorical or diagonal Gaussian)."""
     check_choice("networks", "activation", activation, ACTIVATIONS)
     critic = MLP(tuple(critic_hidden or hidden), 1, activation, 1.0)
+    actor: MLP | _GaussianActor
+    policy: Callable[[Params, jax.Array], Categorical | DiagGaussian]
     if spec.discrete:
         actor = MLP(tuple(hidden), spec.n, activation, 0.01)
 
         def policy(params: Params, obs: jax.Array) -> Categorical:
-            return Categorical(logits=actor.apply(params, obs))
+            return Categorical(logits=cast(jax.Array, actor.apply(params, obs)))
 
     else:
         actor = _GaussianActor(tuple(hidden), spec.n, activation, log_std_init)
 
         def policy(params: Params, obs: jax.Array) -> DiagGaussian:
-            mean, log_std = actor.apply(params, obs)
+            mean, log_std = cast(tuple[jax.Array, jax.Array], actor.apply(params, obs))
             return DiagGaussian(mean=mean, log_std=jnp.broadcast_to(log_std, mean.shape))
 
     def value(params: Params, obs: jax.Array) -> jax.Array:
-        return critic.apply(params, obs)[..., 0]
+        return cast(jax.Array, critic.apply(params, obs))[..., 0]
 
     return Networks(init_actor=actor.init, init_critic=critic.init, policy=policy, value=value)

@@ -90,6 +90,7 @@ def plot_curves(
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(7, 4.5))
+    assert ax is not None
     for label, (x, y) in curves.items():
         y = np.atleast_2d(y)
         with warnings.catch_warnings():
@@ -121,7 +122,11 @@ def plot_natural_diagnostics(
         ("train/step_size", "step size along F⁻¹g", True),
         ("train/actual_improve", "surrogate improvement", False),
     ]
-    fig, axes = plt.subplots(1, 4, figsize=(22, 4.2))
+    if "train/direction_cosine" in metrics:  # sampled against the dense solve
+        panels.append(("train/direction_cosine", "cosine to the exact direction", False))
+    if "train/damping" in metrics:
+        panels.append(("train/damping", "damping λ", True))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2))
     for ax, (key, label, log) in zip(axes, panels, strict=True):
         curves = {}
         if key in metrics:
@@ -131,6 +136,8 @@ def plot_natural_diagnostics(
             )
         if key == "train/actual_improve" and "train/expected_improve" in metrics:
             curves["expected (linear model)"] = (x, metrics["train/expected_improve"])
+        if key == "train/direction_cosine" and "train/direction_rel_error" in metrics:
+            curves["relative error"] = (x, metrics["train/direction_rel_error"])
         if key == "train/backtracks" and "train/accepted" in metrics:
             curves["accepted (fraction)"] = (x, metrics["train/accepted"])
         if curves:
@@ -165,7 +172,7 @@ class Interval(NamedTuple):
 
 def stratified_bootstrap_ci(
     scores: np.ndarray, statistic: Any, n_boot: int = 2000, ci: float = 0.95, seed: int = 0
-) -> Interval:
+) -> tuple[float, float, float]:
     """Percentile CI of ``statistic(scores)``, resampling runs with replacement *within* each
     task (column), as rliable's stratified bootstrap does."""
     scores = np.asarray(scores, np.float64)

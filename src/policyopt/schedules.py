@@ -22,30 +22,31 @@ arrays) and the exact level can call it with Python numbers.
 from __future__ import annotations
 
 import jax.numpy as jnp
+from jax import Array
 
 __all__ = ["MIRROR_SCHEDULES", "geometric", "linear", "mirror_step_size", "shani"]
 
 MIRROR_SCHEDULES = ("linear", "geometric", "constant")
 
 
-def linear(k: jnp.ndarray, horizon: jnp.ndarray, t0: jnp.ndarray, t_min: jnp.ndarray):
+def linear(k: float | Array, horizon: float | Array, t0: float | Array, t_min: float | Array):
     """Tomar et al. (2020): ``max(t_0 (1 − k/K), t_min)``."""
     return jnp.maximum(t0 * (1.0 - k / horizon), t_min)
 
 
-def geometric(k: jnp.ndarray, gamma: jnp.ndarray, t0: jnp.ndarray, t_max: jnp.ndarray):
+def geometric(k: float | Array, gamma: float | Array, t0: float | Array, t_max: float | Array):
     """Xiao (2022): ``min(t_0 γ^{−k}, t_max)``, computed in log space (no overflow)."""
     return jnp.minimum(t0 * jnp.exp(-k * jnp.log(gamma)), t_max)
 
 
 def mirror_step_size(
     schedule: str,
-    k: jnp.ndarray,
-    progress: jnp.ndarray,
-    gamma: jnp.ndarray,
-    t0: jnp.ndarray,
-    t_min: jnp.ndarray,
-    t_max: jnp.ndarray,
+    k: float | Array,
+    progress: float | Array,
+    gamma: float | Array,
+    t0: float | Array,
+    t_min: float | Array,
+    t_max: float | Array,
 ):
     """t_k of ``schedule`` (one of :data:`MIRROR_SCHEDULES`) at iteration k, ``progress`` =
     k/K of the training horizon (the linear schedule needs K, the geometric one needs k)."""
@@ -58,7 +59,7 @@ def mirror_step_size(
     raise ValueError(f"schedule: got {schedule!r}; allowed: {', '.join(MIRROR_SCHEDULES)}")
 
 
-def shani(k: jnp.ndarray, lam: jnp.ndarray, scale: jnp.ndarray, grad_bound: jnp.ndarray):
+def shani(k: float | Array, lam: float | Array, scale: float | Array, grad_bound: float | Array):
     """Shani et al. (2019): ``c/(λ(k+2))`` if λ > 0, else ``c/(G √(k+1))``.
 
     ``grad_bound`` is G, the sup-norm bound of the Q-values the step multiplies:

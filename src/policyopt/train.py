@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -90,6 +90,10 @@ class RunnerState:
     update: jax.Array
     frozen: jax.Array  # a fatal non-finite was seen: every later update is rejected
     rejected: jax.Array  # updates rejected as non-finite so far
+
+    if TYPE_CHECKING:  # added by flax.struct.dataclass, which its typing does not declare
+
+        def replace(self, **changes: Any) -> RunnerState: ...
 
 
 class TrainOutput(NamedTuple):

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
@@ -257,10 +257,12 @@ class GymnasiumVecEnv:
     def reset(self, seed: int) -> np.ndarray:
         seeds = [seed + i for i in range(self.num_envs)]
         if self.step_timeout is None:
-            obs, _ = self.envs.reset(seed=seeds)
+            obs, _ = self.envs.reset(seed=seeds)  # type: ignore[arg-type]
         else:
             obs, _ = self._wait(
-                "reset", lambda: self.envs.reset_async(seed=seeds), self.envs.reset_wait
+                "reset",
+                lambda: self.envs.reset_async(seed=seeds),  # type: ignore[attr-defined]
+                self.envs.reset_wait,  # type: ignore[attr-defined]
             )
         return np.asarray(obs)
 
@@ -269,7 +271,9 @@ class GymnasiumVecEnv:
             obs, reward, term, trunc, info = self.envs.step(action)
         else:
             obs, reward, term, trunc, info = self._wait(
-                "step", lambda: self.envs.step_async(action), self.envs.step_wait
+                "step",
+                lambda: self.envs.step_async(action),  # type: ignore[attr-defined]
+                self.envs.step_wait,  # type: ignore[attr-defined]
             )
         final = obs
         if "_final_obs" in info and np.any(info["_final_obs"]):
@@ -294,8 +298,8 @@ class EnvPoolVecEnv:
         self._make(0)
         with warnings.catch_warnings():  # EnvPool builds float64 Box bounds: harmless, noisy
             warnings.simplefilter("ignore", UserWarning)
-            self.obs_shape = _check_obs_space(self.pool.observation_space)
-            self.action_spec = action_spec_of(self.pool.action_space)
+            self.obs_shape = _check_obs_space(cast(Any, self.pool).observation_space)
+            self.action_spec = action_spec_of(cast(Any, self.pool).action_space)
         self._action_dtype = np.int32 if self.action_spec.discrete else np.float32
 
     def _make(self, seed: int) -> None:
@@ -350,7 +354,7 @@ class GymnaxVecEnv:
                 "observation_space",
                 f"Box{self.env.obs_shape} is not supported yet (1-D Box only; no images)",
             )
-        self.obs_shape = self.env.obs_shape
+        self.obs_shape: tuple[int, ...] = self.env.obs_shape
         self.action_spec = self.env.action_spec
         self._reset = jax.jit(lambda key: self.env.reset(key, num_envs))
         self._step = jax.jit(self.env.step)

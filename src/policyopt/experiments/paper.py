@@ -268,10 +268,10 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
 
         def _distribution(self, obs: Any) -> Any:
             with torch.no_grad():
-                return self.model.policy.get_distribution(obs).distribution
+                return self.model.policy.get_distribution(obs).distribution  # type: ignore[operator]
 
         def snapshot(self) -> None:
-            buf = self.model.rollout_buffer
+            buf = self.model.rollout_buffer  # type: ignore[attr-defined]
             flat = buf.observations.reshape(-1, *buf.obs_shape)
             obs = self.model.policy.obs_to_tensor(flat)[0]
             self._snapshot = (obs, self._distribution(obs))

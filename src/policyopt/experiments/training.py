@@ -440,7 +440,7 @@ def resume_run(
     else:
         raise ConfigError("cli", "--resume", f"{run_dir} is not a policyopt run directory")
     spec = spec_from_json(raw, source)
-    runtime = {"on_nan": on_nan, "step_timeout": step_timeout}
+    runtime: dict[str, Any] = {"on_nan": on_nan, "step_timeout": step_timeout}
     spec = dataclasses.replace(spec, **{k: v for k, v in runtime.items() if v is not None})
     return train_run(spec, run_dir, progress=progress, resume=True)
 

@@ -106,7 +106,7 @@ def _pinv_solve(a: jax.Array, b: jax.Array) -> jax.Array:
     return v @ (inv * (v.T @ b))
 
 
-def _krylov(mv: Callable, flat_g: jax.Array, damping: jax.Array, k: int) -> jax.Array:
+def _krylov(mv: Callable, flat_g: jax.Array, damping: float | jax.Array, k: int) -> jax.Array:
     """d = Q (QᵀAQ)⁻¹ Qᵀg over the k-dim Krylov space of A = F + λI (full re-orth. Lanczos)."""
     size = flat_g.shape[0]
     k = min(k, size)
@@ -135,9 +135,9 @@ def natural_direction(
     solver: str,
     fisher: Callable[[Any], Any],
     g: Any,
-    damping: jax.Array,
+    damping: float | jax.Array,
     iterations: int,
-    tol: jax.Array,
+    tol: float | jax.Array,
 ) -> Direction:
     """(An approximation of) ``(F + damping·I)⁻¹ g`` by ``solver`` (:data:`FISHER_SOLVERS`).
 

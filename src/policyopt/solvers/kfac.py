@@ -54,23 +54,23 @@ def _install_shim() -> None:
 
     * its jaxpr evaluator unpacks ``Primitive.get_bind_params`` as (subfuns, params), which
       jax 0.10 returns as params alone;
-    * its host fallback for a NaN eigendecomposition is a ``pure_callback`` without a
-      ``vmap_method``, which jax 0.10 refuses to batch, so training seeds under ``vmap``
-      failed at trace time; it gets ``vmap_method="sequential"``.
+    * its eigendecomposition falls back to NumPy on the host (a ``pure_callback``) when the
+      device's returns NaN (a CUDA 11.7 bug). Under ``vmap`` that branch runs for every
+      update, and on XLA:CPU the callback inside the compiled training loop deadlocked (5
+      vmapped seeds, no CPU progress); jax 0.10 also refuses to batch it without a
+      ``vmap_method``. The device ``eigh`` is used alone: a NaN factor then shows up as a
+      NaN direction, which the non-finite guard rejects, rather than as a hang.
     """
-    import numpy as np
     from jax import extend as jex
     from kfac_jax._src import tag_graph_matcher as tgm
     from kfac_jax._src.utils import math as kmath
 
-    def host_eigh(x: jax.Array, *_: Any) -> tuple[jax.Array, jax.Array]:
-        shapes = (
-            jax.ShapeDtypeStruct(x.shape[:-1], x.dtype),
-            jax.ShapeDtypeStruct(x.shape, x.dtype),
-        )
-        return jax.pure_callback(np.linalg.eigh, shapes, x, vmap_method="sequential")
+    def device_eigh(x: jax.Array, force_on_host: bool = False) -> tuple[jax.Array, jax.Array]:
+        del force_on_host
+        s, q = jnp.linalg.eigh(x)
+        return s, q
 
-    kmath._host_eigh = host_eigh
+    kmath._eigh = device_eigh
 
     def eval_jaxpr_eqn(eqn: Any, in_values: list) -> list:
         out = eqn.primitive.get_bind_params(eqn.params)

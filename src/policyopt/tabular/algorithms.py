@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +29,7 @@ from policyopt.composition import (
     Composition,
     CompositionFields,
     algorithm_table,
-    parse_proximity,
+    composition_fields,
     recipe_label,
 )
 from policyopt.divergences import adapt_kl_coefficient
@@ -318,6 +318,23 @@ class _Exact:
     """
 
     name: ClassVar[str]
+
+    if TYPE_CHECKING:  # subclass fields the engine reads where its blocks need them
+        learning_rate: float
+        beta_init: float
+        kl_target: float
+        schedule: str
+        horizon: int
+        t_init: float
+        t_min: float
+        t_max: float
+        step_scale: float
+        fisher_solver: str
+        damping: float
+        cg_iters: int
+        delta: float
+        backtrack_coef: float
+        max_backtracks: int
 
     @property
     def composition(self) -> Composition:
@@ -784,7 +801,7 @@ def make_config(name: str, **hparams: Any) -> TabularAlgorithm:
             f"unknown {name!r}; valid: {', '.join(ALGORITHMS)}{suggest(name, ALGORITHMS)}",
         )
     cls = ALGORITHMS[name]
-    fields = [f for f in cls.__dataclass_fields__ if f != "name"]
+    fields = [f for f in cast(Any, cls).__dataclass_fields__ if f != "name"]
     for key in hparams:
         if key not in fields:
             raise ConfigError(
@@ -801,16 +818,8 @@ def compose(surrogate: str, proximity: str, solver: str, **fields: Any) -> Compo
     The same vocabulary as :func:`policyopt.compose`: ``proximity`` may carry its rule
     (``"kl_forward:constraint"``, ``"kl_reverse:annealed"``, ``"kl_forward:adaptive"``).
     """
-    name, how, rule = parse_proximity(proximity)
-    spec: dict[str, Any] = {"surrogate": surrogate, "proximity": name, "solver": solver}
-    if how is not None:
-        spec["proximity_as"] = how
-    if rule is not None:
-        spec["coefficient"] = rule
-    clash = sorted(set(spec) & set(fields))
-    if clash:
-        raise ConfigError("compose", clash[0], "given twice (positionally and as a keyword)")
-    return make_config("composed", **spec, **fields)  # type: ignore[return-value]
+    spelled = composition_fields(surrogate, proximity, solver, **fields)
+    return make_config("composed", **spelled)  # type: ignore[return-value]
 
 
 __doc__ = (__doc__ or "").replace("{table}", algorithm_table("exact"))

@@ -124,7 +124,7 @@ def from_gymnasium(env_id: str, gamma: float = 0.99, **kwargs: Any) -> TabularMD
     import gymnasium as gym
 
     env = gym.make(env_id, **kwargs).unwrapped
-    table = env.P
+    table = env.P  # type: ignore[attr-defined]  # toy-text envs only
     S = len(table)
     A = len(table[0])
     absorbing = S
