@@ -340,3 +340,14 @@ def test_cli_trains_and_tabulates_compositions(tmp_path: Path) -> None:
     assert (tmp_path / "t" / "clipped_ratio+kl_forward-constraint+natural.csv").exists()
     res = runner.invoke(app, ["train", "ratio/kl_forward:constraint/first_order", "CartPole-v1"])
     assert res.exit_code == 2 and "cannot enforce a constraint" in res.output
+
+
+def test_a_sweep_takes_spelled_compositions_with_file_safe_trial_names() -> None:
+    from policyopt.experiments.sweep import load_sweep, make_trials
+
+    root = Path(__file__).parents[1]
+    trials = make_trials(load_sweep(root / "examples/sweeps/compositions_cartpole.yaml"))
+    assert len(trials) == 8 and all("/" not in t.name and ":" not in t.name for t in trials)
+    spelled = [t for t in trials if t.name.startswith("ratio+kl_reverse-constraint")]
+    assert spelled and spelled[0].spec.algo == "composed"
+    assert spelled[0].spec.config().composition.proximity == "kl_reverse"

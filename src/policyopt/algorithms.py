@@ -459,9 +459,10 @@ def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
 
 
 def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
-    """d ≈ (∇²D + damping·I)⁻¹g by ``cfg.fisher_solver`` (CG by default; dense, Krylov or
-    Hessian-free, :mod:`policyopt.solvers.directions`), then the step 1/β, t_k or √(2δ/gᵀd),
-    optionally TRPO's line search.
+    """d ≈ (∇²D + damping·I)⁻¹g by ``cfg.fisher_solver`` (CG by default; dense, Krylov,
+    Hessian-free: :mod:`policyopt.solvers.directions`; K-FAC: :mod:`policyopt.solvers.kfac`),
+    then the step 1/β, t_k or √(2δ/gᵀd) (ACKTR: capped at ``max_step``), optionally TRPO's
+    line search.
 
     For the KLs ∇²D at θ_k is the Fisher matrix (both directions agree to second order), for
     ``euclidean`` the identity. The value model of the step (expected and actual improvement,

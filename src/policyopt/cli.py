@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from policyopt.composition import display_name, parse_recipe
+from policyopt.composition import display_name, file_safe, parse_recipe
 from policyopt.errors import ConfigError, suggest
 from policyopt.faults import TrainingError
 
@@ -157,11 +157,6 @@ def tabular(
     paths = plot_tabular(histories, out / "suboptimality", title=f"{mdp_obj.name} (exact, cost)")
     console.print(table)
     console.print(f"wrote {len(histories)} CSV files and {', '.join(str(p) for p in paths)}")
-
-
-def file_safe(label: str) -> str:
-    """A composition's spelling as a file or directory name (``/`` → ``+``, ``:`` → ``-``)."""
-    return label.replace("/", "+").replace(":", "-")
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:

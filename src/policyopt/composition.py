@@ -53,6 +53,7 @@ __all__ = [
     "algorithm_table",
     "composition_fields",
     "display_name",
+    "file_safe",
     "parse_proximity",
     "parse_recipe",
     "recipe_label",
@@ -369,6 +370,11 @@ def composition_fields(surrogate: str, proximity: str, solver: str, **fields: An
     if clash:
         raise ConfigError("compose", clash[0], "given twice (positionally and as a keyword)")
     return {**spec, **fields}
+
+
+def file_safe(label: str) -> str:
+    """A composition's spelling as a file or directory name (``/`` → ``+``, ``:`` → ``-``)."""
+    return label.replace("/", "+").replace(":", "-")
 
 
 def recipe_label(composition: Composition) -> str:

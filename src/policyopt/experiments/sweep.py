@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from policyopt.composition import file_safe
 from policyopt.errors import ConfigError, check_choice, check_int
 from policyopt.experiments.rundir import (
     RUN_MARKERS,
@@ -182,7 +183,7 @@ def make_trials(sweep: SweepSpec) -> list[Trial]:
     for algo, env in itertools.product(sweep.algos, sweep.envs):
         for i, point in enumerate(_points(sweep, algo, rng)):
             tag = ",".join(f"{k}={_fmt(v)}" for k, v in point.items()) or "default"
-            name = f"{algo}-{env.replace('/', '_')}-{i:03d}"
+            name = f"{file_safe(algo)}-{env.replace('/', '_')}-{i:03d}"
             spec = RunSpec(
                 algo, env, seeds=sweep.seeds, seed=sweep.seed, steps=sweep.steps,
                 overrides={**_for_algo(sweep.fixed, algo), **point},
