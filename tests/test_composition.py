@@ -351,3 +351,12 @@ def test_a_sweep_takes_spelled_compositions_with_file_safe_trial_names() -> None
     spelled = [t for t in trials if t.name.startswith("ratio+kl_reverse-constraint")]
     assert spelled and spelled[0].spec.algo == "composed"
     assert spelled[0].spec.config().composition.proximity == "kl_reverse"
+
+
+def test_a_penalty_rule_left_on_a_constraint_is_ignored_not_a_crash() -> None:
+    """``coefficient`` only matters for a penalty: a leftover ``adaptive`` on a constraint once
+    reached the β update with no β in the learner (a KeyError at trace time)."""
+    cfg = compose("ratio", "kl_forward:constraint", "natural", coefficient="adaptive",
+                  env_id="CartPole-v1", **TINY)  # fmt: skip
+    out = _first_update(cfg)
+    assert "train/beta" not in out and np.all(np.isfinite(out["train/kl_forward"]))

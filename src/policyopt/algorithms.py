@@ -320,15 +320,29 @@ def coefficient(
     raise ValueError(f"coefficient: got {rule!r}")
 
 
+def _adaptive(comp: Composition) -> bool:
+    """Whether the penalty's weight is PPO-KL's adapted β (a state carried across updates)."""
+    return (
+        comp.coefficient == "adaptive"
+        and comp.proximity_as == "penalty"
+        and (comp.proximity != "none")
+    )
+
+
+def _coefficient_state(comp: Composition, hp: HP) -> dict[str, jax.Array]:
+    """The learner's ``extra`` a coefficient rule needs: β for the adaptive rule, else nothing."""
+    return {"beta": hp["beta_init"]} if _adaptive(comp) else {}
+
+
 def _coefficient_metrics(rule: str, c: Coefficient) -> Metrics:
     return {"train/t_k": c.value} if c.divide else {"train/beta": c.value}
 
 
-def _adapt(rule: str, proximity: str, extra: dict, metrics: Metrics, hp: HP) -> dict:
+def _adapt(comp: Composition, extra: dict, metrics: Metrics, hp: HP) -> dict:
     """After the update: PPO-KL's β rule on the step's own KL (the proximity's direction)."""
-    if rule != "adaptive":
+    if not _adaptive(comp):
         return extra
-    beta = adapt_kl_coefficient(extra["beta"], metrics[f"train/{proximity}"], hp["kl_target"])
+    beta = adapt_kl_coefficient(extra["beta"], metrics[f"train/{comp.proximity}"], hp["kl_target"])
     return {**extra, "beta": beta}
 
 
@@ -363,7 +377,7 @@ def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
 
     def init(actor_key: jax.Array, critic_key: jax.Array, obs: jax.Array, hp: HP) -> Learner:
         actor, critic = _init_params(nets, actor_key, critic_key, obs, hp)
-        extra = {"beta": hp["beta_init"]} if comp.coefficient == "adaptive" and penalised else {}
+        extra = _coefficient_state(comp, hp)
         if joint:
             return Learner(actor, critic, _optimizer(cfg, hp).init((actor, critic)), (), extra)
         critic_opt = adam(hp["vf_learning_rate"]).init(critic)
@@ -443,8 +457,8 @@ def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
             metrics |= _coefficient_metrics(comp.coefficient, coef)  # type: ignore[arg-type]
         if early_stop:
             metrics["train/stopped_early"] = res.stopped_early
-        extra = _adapt(comp.coefficient, comp.proximity, learner.extra, metrics, hp)
-        if comp.coefficient == "adaptive" and penalised:
+        extra = _adapt(comp, learner.extra, metrics, hp)
+        if _adaptive(comp):
             metrics["train/beta"] = extra["beta"]
         learner = learner.replace(actor=actor, critic=critic, actor_opt=res.opt_state, extra=extra)
         if joint:
@@ -476,9 +490,7 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
 
     def init(actor_key: jax.Array, critic_key: jax.Array, obs: jax.Array, hp: HP) -> Learner:
         actor, critic = _init_params(nets, actor_key, critic_key, obs, hp)
-        extra = (
-            {"beta": hp["beta_init"]} if comp.coefficient == "adaptive" and not constraint else {}
-        )
+        extra = _coefficient_state(comp, hp)
         if hessian_free:
             extra["damping"] = hp["damping"]
         return Learner(actor, critic, (), adam(hp["vf_learning_rate"]).init(critic), extra)
@@ -554,13 +566,13 @@ def _natural(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
                 "train/actual_improve": model_loss(actor_k) - model_loss(actor),
             }
         metrics = _diagnostics(nets, actor_k, actor, batch, 0.2)
-        extra = _adapt(comp.coefficient, comp.proximity, learner.extra, metrics, hp)
+        extra = _adapt(comp, learner.extra, metrics, hp)
         if hessian_free:  # Martens' Levenberg–Marquardt rule on actual / predicted improvement
             extra = {**extra, "damping": adapt_damping(
                 damping, extra_metrics["train/actual_improve"],
                 extra_metrics["train/expected_improve"],
             )}  # fmt: skip
-        if comp.coefficient == "adaptive" and not constraint:
+        if _adaptive(comp):
             extra_metrics["train/beta"] = extra["beta"]
         learner, vm = fit_critic(
             nets, cfg, hp, learner.replace(actor=actor, extra=extra), batch, key
