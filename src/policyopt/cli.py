@@ -386,7 +386,7 @@ def eval_(
     """
     import numpy as np
 
-    from policyopt.agent import Agent
+    from policyopt.agent import Agent, check_video_path
 
     try:
         ckpts = _run_checkpoints(run)
@@ -396,6 +396,11 @@ def eval_(
         _fail(ConfigError("cli", "RUN", f"{run} has no checkpoints/seed_*.ckpt"))
     if episodes < 1:
         _fail(ConfigError("cli", "--episodes", f"must be an integer >= 1, got {episodes}"))
+    if video is not None:
+        try:
+            check_video_path(video)  # a missing extra fails now, not after the evaluation
+        except ConfigError as err:
+            _fail(err)
     table = Table(title=f"{run} ({episodes} deterministic episodes per seed, reward)")
     for col in ("seed", "mean", "std", "min", "max"):
         table.add_column(col, justify="right")
@@ -531,6 +536,71 @@ def sweep(
     failed = [t["trial"] for t in result["trials"] if t["status"] == "failed"]
     if failed:
         console.print(f"[yellow]{len(failed)} trial(s) failed:[/] {', '.join(failed)}")
+
+
+@app.command()
+def benchmark(
+    suite: Annotated[
+        str, typer.Argument(help="classic | box2d | mujoco, or a suite YAML file")
+    ] = "classic",
+    out: Annotated[
+        Path | None, typer.Option(help="run directories (default: runs/benchmarks/SUITE)")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local | ray")] = "local",
+    workers: Annotated[int, typer.Option(help="local: cells trained at a time")] = 1,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (default: start a local Ray)")
+    ] = None,
+    recipes: Annotated[
+        str | None, typer.Option(help="comma-separated subset of the suite's recipes")
+    ] = None,
+    envs: Annotated[str | None, typer.Option(help="comma-separated subset of its envs")] = None,
+    seeds: Annotated[int | None, typer.Option(help="seeds per cell (default: the suite's)")] = None,
+    results: Annotated[
+        Path | None, typer.Option(help="results JSON (default: OUT/results.json)")
+    ] = None,
+    report_dir: Annotated[
+        Path | None, typer.Option(help="where SUITE.md and its figures go (default: OUT)")
+    ] = None,
+) -> None:
+    """Recipes × environments × seeds from a suite, each cell in a process of its own, with
+    mean, IQM, 95% CI, the published numbers beside ours, an rliable-style aggregate and
+    learning-curve grids. Resumable: run the same command again and finished cells are kept.
+
+    Examples:
+
+      policyopt benchmark classic
+
+      policyopt benchmark box2d --recipes ppo,trpo --envs LunarLander-v3
+
+      policyopt benchmark my_suite.yaml --executor ray --address ray://head:10001
+    """
+    from policyopt.experiments.benchmark import load_suite, run_benchmark
+
+    def split(x: str | None) -> tuple[str, ...] | None:
+        return tuple(v.strip() for v in x.split(",") if v.strip()) if x else None
+
+    try:
+        spec = load_suite(suite)
+        result = run_benchmark(
+            spec,
+            out or Path("runs/benchmarks") / spec.name,
+            executor=executor,
+            workers=workers,
+            address=address,
+            recipes=split(recipes),
+            envs=split(envs),
+            seeds=seeds,
+            results_path=results,
+            report_dir=report_dir,
+            log=console.print,
+        )
+    except (ConfigError, ValueError) as err:
+        _fail(err)
+    failed = [c["cell"] for c in result["cells"] if c["status"] == "failed"]
+    if failed:
+        console.print(f"[yellow]{len(failed)} cell(s) failed:[/] {', '.join(failed)}")
+        raise typer.Exit(1)
 
 
 @app.command()

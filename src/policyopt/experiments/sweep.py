@@ -27,10 +27,9 @@ number in ``sweep.json`` is ever a bare ``NaN`` (JSON ``null`` instead).
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import functools
 import itertools
 import json
-import multiprocessing
 import shutil
 import traceback
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ import numpy as np
 
 from policyopt.composition import file_safe
 from policyopt.errors import ConfigError, check_choice, check_int
+from policyopt.experiments.executors import map_in_processes, map_on_ray
 from policyopt.experiments.rundir import (
     RUN_MARKERS,
     RunExistsError,
@@ -288,32 +288,11 @@ def _run_local(trials: list[Trial], out: str, workers: int) -> list[dict[str, An
     results = [_run_trial(t, out) for t in compiled]  # seeds vmapped in-process
     if workers == 1 or len(host) <= 1:
         return results + [_run_trial(t, out) for t in host]
-    ctx = multiprocessing.get_context("spawn")  # JAX is multithreaded: never fork it
-    with cf.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        results += list(pool.map(_run_trial, host, [out] * len(host)))
-    return results
+    run = functools.partial(_run_trial, out=out)
+    return results + map_in_processes(run, host, workers, fresh=False)
 
 
 def _run_ray(trials: list[Trial], out: str, address: str | None) -> list[dict[str, Any]]:
-    try:
-        import ray
-    except ImportError as err:
-        raise ConfigError(
-            "sweep", "--executor", "'ray' needs Ray: pip install 'policyopt[ray]'"
-        ) from err
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
-    try:
-        task = ray.remote(num_cpus=1)(_run_trial)
-        futures = [task.remote(t, out) for t in trials]
-        results = []
-        for t, f in zip(trials, futures, strict=True):
-            try:
-                results.append(ray.get(f))
-            except Exception as err:  # the task itself died (worker crash, OOM kill)
-                results.append({"trial": t.name, "status": "failed", "error": repr(err)})
-        return results
-    finally:
-        if started:
-            ray.shutdown()
+    results = map_on_ray(functools.partial(_run_trial, out=out), trials, address, "sweep")
+    pairs = zip(trials, results, strict=True)
+    return [r if "trial" in r else {"trial": t.name, **r} for t, r in pairs]

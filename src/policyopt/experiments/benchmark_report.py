@@ -1,0 +1,170 @@
+"""The benchmark's Markdown report and figures, drawn from its results file and run directories.
+
+Kept apart from :mod:`policyopt.experiments.benchmark` so that a report can be redrawn from
+committed results (``policyopt benchmark SUITE --report-only``) without training, and so that
+matplotlib is imported only here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_report"]
+
+
+def _fmt_steps(steps: int | None) -> str:
+    if steps is None:
+        return "unstated"
+    return f"{steps:.0e}".replace("e+0", "e").replace("e+", "e")
+
+
+def published_label(p: dict[str, Any]) -> str:
+    """``242.1 ± 31.8 zoo (budget 1e6; LunarLander-v2)``: a published number and every way in
+    which it is not the same statistic as ours."""
+    diffs = []
+    if not p["same_budget"]:
+        diffs.append(f"budget {_fmt_steps(p['steps'])}")
+    if not p["same_statistic"]:
+        diffs.append(p["statistic"])
+    if not p["same_env"]:
+        diffs.append(p["env"])
+    extra = f" ({'; '.join(diffs)})" if diffs else ""
+    return f"{p['mean']:.1f} ± {p['std']:.1f} {p['source']}{extra}"
+
+
+def _cell_table(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "| recipe | env | steps | mean | IQM | 95% CI | per seed | published | Δ vs published "
+        "(same budget, final) | wall s | steps/s | preset |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["cells"]:
+        head = f"| {r['label']} | {r['env']} | {_fmt_steps(r['steps'])} "
+        if r["status"] != "ok":
+            lines.append(head + f"| failed: {r.get('error', '')[:80]} |" + " |" * 8)
+            continue
+        pub = "<br>".join(published_label(p) for p in r["published"]) or "–"
+        delta = r.get("vs_published")
+        delta_s = "–" if delta is None else f"{delta:+.1f}"
+        per_seed = ", ".join(f"{x:.0f}" for x in r["returns_per_seed"])
+        sps = r.get("steps_per_second")
+        lines.append(
+            head + f"| {r['mean']:.1f} | {r['iqm']:.1f} | [{r['ci95'][0]:.1f}, {r['ci95'][1]:.1f}]"
+            f" | {per_seed} | {pub} | {delta_s} | {r['wall_seconds']:.0f} | "
+            f"{'–' if sps is None else f'{sps:,.0f}'} | {'yes' if r['preset'] else 'no'} |"
+        )
+    return lines
+
+
+def _aggregate_table(agg: dict[str, Any]) -> list[str]:
+    if not agg:
+        return ["(no aggregate: no recipe has a finished cell on every env yet)"]
+    lines = [
+        f"Normalised scores over {', '.join(agg['envs'])}: {agg['statistic']}. "
+        "95% stratified bootstrap CIs (Agarwal et al. 2021).",
+        "",
+        "| recipe | IQM | mean | optimality gap (lower is better) |",
+        "|---|---|---|---|",
+    ]
+    for a, s in agg["per_recipe"].items():
+        cells = [f"{p:.3f} [{lo:.3f}, {hi:.3f}]" for p, lo, hi in
+                 (s["iqm"], s["mean"], s["optimality_gap"])]  # fmt: skip
+        lines.append(f"| {a} | " + " | ".join(cells) + " |")
+    poi = agg["probability_of_improvement"]
+    names = list(poi)
+    lines += ["", "Probability of improvement P(row > column), averaged over envs:", ""]
+    lines.append("| | " + " | ".join(names) + " |")
+    lines.append("|---|" + "---|" * len(names))
+    for a in names:
+        vals = ["–" if a == b else f"{poi[a][b]:.2f}" for b in names]
+        lines.append(f"| {a} | " + " | ".join(vals) + " |")
+    return lines
+
+
+def _sources(result: dict[str, Any]) -> list[str]:
+    seen: dict[str, tuple[str, str]] = {}
+    for r in result["cells"]:
+        for p in r.get("published", []):
+            seen[p["source"]] = (p["cite"], p["source_note"])
+    return [f"- **{k}**: {cite}. {note}." for k, (cite, note) in seen.items()]
+
+
+def plot_curves_grid(result: dict[str, Any], out: Path, path: Path) -> list[Path]:
+    """One panel per env: ``rollout/ep_rew_mean`` of every recipe, mean with a 95% band."""
+    import matplotlib.pyplot as plt
+
+    from policyopt.plots import plot_curves, save_figure
+    from policyopt.runs import load_metrics
+
+    envs = list(result["envs"])
+    cols = min(3, len(envs))
+    rows = -(-len(envs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
+    for ax, env in zip(axes.flat, envs, strict=False):
+        curves = {}
+        for r in result["cells"]:
+            run = out / "cells" / r["cell"]
+            if r["env"] != env or r["status"] != "ok" or not (run / "metrics.csv").exists():
+                continue
+            m = load_metrics(run)
+            curves[r["label"]] = (m["time/total_timesteps"][0], m["rollout/ep_rew_mean"])
+        if curves:
+            plot_curves(curves, path, "episode return (reward)", env, ax=ax)
+    for ax in list(axes.flat)[len(envs) :]:
+        ax.set_visible(False)
+    return save_figure(fig, path)
+
+
+def write_report(result: dict[str, Any], out: Path, report_dir: Path) -> list[Path]:
+    """``<report_dir>/<suite>.md`` with the tables, and its figures beside it."""
+    from policyopt.experiments.benchmark import normalised_scores
+    from policyopt.plots import plot_aggregate
+    from policyopt.runs import atomic_write_text
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    name = result["suite"]
+    paths: list[Path] = []
+    figs: list[str] = []
+    if any(r["status"] == "ok" for r in result["cells"]):
+        paths += plot_curves_grid(result, out, report_dir / f"{name}_curves.png")
+        figs.append(f"![learning curves]({name}_curves.png)")
+    agg = result["aggregate"]
+    if agg:
+        ranges = {e: v["score_range"] for e, v in result["envs"].items()}
+        _, scores = normalised_scores(result["cells"], ranges)
+        paths += plot_aggregate(scores, report_dir / f"{name}_aggregate.png", agg["envs"])
+        figs.append(f"![aggregate]({name}_aggregate.png)")
+    cells_s = result["cells_wall_seconds"]
+    lines = [
+        f"# Benchmark suite `{name}`",
+        "",
+        f"`policyopt benchmark {name}`: {len(result['cells'])} cells, {result['seeds']} seeds "
+        f"each (seeds {result['seed']}–{result['seed'] + result['seeds'] - 1}), level "
+        f"{result['level']}; {result['machine']}; policyopt {result['policyopt']} "
+        f"(commit {result['commit']}), {result['date']}. Cells' wall time in all: "
+        f"{cells_s / 60:.1f} min.",
+        "",
+        "Our number: the final deterministic evaluation return of each seed (reward, higher is "
+        "better), mean over seeds, IQM and 95% bootstrap CI of the mean. The published column "
+        "lists every number for the same algorithm and environment family; anything that is "
+        "not the same statistic as ours is said in brackets (another budget, a max over "
+        "training instead of a final value, another env version). Δ compares with the first "
+        "published number of the same budget and statistic.",
+        "",
+        *_cell_table(result),
+        "",
+        "## Aggregate",
+        "",
+        *_aggregate_table(agg),
+        "",
+        *figs,
+        "",
+        "## Sources",
+        "",
+        *_sources(result),
+        "",
+    ]
+    md = report_dir / f"{name}.md"
+    atomic_write_text(md, "\n".join(lines))
+    return [md, *paths]
