@@ -205,8 +205,13 @@ def train(
         str, typer.Option(help="host backend: auto | envpool | sync | async | gymnax")
     ] = "auto",
     normalize: Annotated[
-        bool, typer.Option(help="host: running observation and reward normalisation")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--normalize/--no-normalize",
+            help="host: running observation and reward normalisation (default: on for "
+            "continuous control without a preset, see policyopt.env_defaults)",
+        ),
+    ] = None,
     resume: Annotated[
         Path | None, typer.Option(help="continue the run in this directory from its checkpoints")
     ] = None,
@@ -238,7 +243,9 @@ def train(
     An existing run name is refused unless --resume or --overwrite, and a run directory
     another process is writing is refused with that process's pid.
     Settings: the config defaults, then the tuned preset for (ALGO, ENV) if there is one
-    (rl-zoo3 where it has an entry), then --steps and --set.
+    (rl-zoo3 where it has an entry) or else the defaults for the environment's kind
+    (continuous control, long-horizon tasks; printed at start, kept in config.json), then
+    --steps and --set.
     A run that fails while training (a NaN or inf, an environment that raises or exceeds
     --step-timeout) exits with code 3, naming the cause; its last good checkpoint is kept
     and summary.json says "status": "failed".
@@ -292,6 +299,9 @@ def train(
             step_timeout=step_timeout,
         )
         cfg = spec.config()  # every bad argument fails here or in train_run's checks
+        defaults = spec.env_defaults()
+        if defaults is not None:
+            console.print(defaults.describe())
         status = console.status(
             f"compiling and training {algo} on {env} "
             f"({seeds} seed(s) vmapped, {cfg.num_updates} updates)…"

@@ -188,7 +188,13 @@ class Suite:
                     level=self.level,
                     **self.run,
                 )
-                spec.config()  # validated now, before anything trains
+                cfg = spec.config()  # validated now, before anything trains
+                if spec.resolved_level() == "host":  # a missing extra, named now
+                    from policyopt.envs.host_env import resolve_backend
+
+                    resolve_backend(
+                        entry.env_id, spec.vectorization, cfg.num_envs, spec.step_timeout
+                    )
                 cell_name = f"{file_safe(recipe)}-{entry.env_id}"
                 out.append(Cell(cell_name, recipe, entry, spec))
         return out
@@ -364,6 +370,7 @@ def _cell_row(cell: Cell, res: dict[str, Any]) -> dict[str, Any]:
         "seeds": cell.spec.seeds,
         "seed": cell.spec.seed,
         "preset": _has_preset(cell.spec.algo, cell.env.env_id),
+        "env_defaults": _defaults_kind(cell.spec),
         "status": res["status"],
         "wall_seconds": res.get("wall_seconds"),
     }
@@ -381,6 +388,11 @@ def _cell_row(cell: Cell, res: dict[str, Any]) -> dict[str, Any]:
     if best is not None:
         row["vs_published"] = stats["mean"] - best["mean"]
     return row
+
+
+def _defaults_kind(spec: RunSpec) -> str | None:
+    d = spec.env_defaults()
+    return None if d is None else d.kind
 
 
 def _has_preset(algo: str, env_id: str) -> bool:

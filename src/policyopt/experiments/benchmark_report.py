@@ -36,7 +36,7 @@ def published_label(p: dict[str, Any]) -> str:
 def _cell_table(result: dict[str, Any]) -> list[str]:
     lines = [
         "| recipe | env | steps | mean | IQM | 95% CI | per seed | published | Δ vs published "
-        "(same budget, final) | wall s | steps/s | preset |",
+        "(same budget, final) | wall s | steps/s | settings |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["cells"]:
@@ -52,9 +52,15 @@ def _cell_table(result: dict[str, Any]) -> list[str]:
         lines.append(
             head + f"| {r['mean']:.1f} | {r['iqm']:.1f} | [{r['ci95'][0]:.1f}, {r['ci95'][1]:.1f}]"
             f" | {per_seed} | {pub} | {delta_s} | {r['wall_seconds']:.0f} | "
-            f"{'–' if sps is None else f'{sps:,.0f}'} | {'yes' if r['preset'] else 'no'} |"
+            f"{'–' if sps is None else f'{sps:,.0f}'} | {_settings(r)} |"
         )
     return lines
+
+
+def _settings(r: dict[str, Any]) -> str:
+    if r["preset"]:
+        return "preset"
+    return f"defaults: {r['env_defaults']}" if r.get("env_defaults") else "config defaults"
 
 
 def _aggregate_table(agg: dict[str, Any]) -> list[str]:

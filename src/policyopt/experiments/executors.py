@@ -52,6 +52,12 @@ def map_in_processes(
     return [results[i] for i in range(len(items))]
 
 
+def _apply(fn: Callable[[Any], Result], item: Any) -> Result:
+    """``fn(item)``: the one Ray task (``ray.remote`` takes a function or a class, never a
+    ``functools.partial`` or another callable object, which travels as an argument)."""
+    return fn(item)
+
+
 def map_on_ray(
     fn: Callable[[Any], Result],
     items: Sequence[Any],
@@ -71,8 +77,8 @@ def map_on_ray(
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1)(fn)
-        pending = {task.remote(item): i for i, item in enumerate(items)}
+        task = ray.remote(num_cpus=1)(_apply)
+        pending = {task.remote(fn, item): i for i, item in enumerate(items)}
         results: dict[int, Result] = {}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

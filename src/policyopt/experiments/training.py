@@ -20,7 +20,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from policyopt.agent_meta import (
 from policyopt.atomic import atomic_write_text
 from policyopt.checkpoint import read_checkpoint
 from policyopt.composition import display_name, parse_recipe
-from policyopt.configs import BaseConfig, make_config
+from policyopt.configs import CONFIGS, BaseConfig, make_config
 from policyopt.errors import ConfigError, check_int, check_range, check_seed
 from policyopt.experiments.rundir import (
     RunDirError,
@@ -50,6 +50,9 @@ from policyopt.faults import (
 )
 from policyopt.presets import preset
 from policyopt.runs import json_safe, metrics_from_histories, save_run, write_tensorboard
+
+if TYPE_CHECKING:
+    from policyopt.env_defaults import EnvDefaults
 
 __all__ = ["LEVELS", "ResumeMismatchError", "RunSpec", "resume_run", "train_run"]
 
@@ -71,12 +74,15 @@ class RunSpec:
         seeds: number of seeds (``seed``, ``seed + 1``, …).
         seed: base seed.
         steps: environment steps per seed (default: the preset's budget, else the config's).
-        overrides: config fields (after the preset when ``use_preset``).
-        use_preset: start from :mod:`policyopt.presets` for (algo, env_id).
+        overrides: config fields (after the preset or the environment defaults).
+        use_preset: start from :mod:`policyopt.presets` for (algo, env_id) or, where there is
+            no preset, from :mod:`policyopt.env_defaults` (continuous control, long-horizon
+            tasks); False: the config defaults alone.
         level: "compiled" (gymnax, vmapped seeds), "host" (Agent) or "auto" (compiled when
             the id is a gymnax id, else host).
         vectorization: host backend (see :class:`policyopt.Agent`).
-        normalize_obs / normalize_reward: host running normalisation.
+        normalize_obs / normalize_reward: host running normalisation; None (default): what
+            the environment defaults choose (on for continuous control), else off.
         checkpoint_every: host updates per checkpoint segment (default: ≥ 50,000 steps).
         on_nan: "raise" (stop at the first non-finite update with
             :class:`~policyopt.faults.NonFiniteError`) or "skip" (reject such updates and go
@@ -94,8 +100,8 @@ class RunSpec:
     use_preset: bool = True
     level: str = "auto"
     vectorization: str = "auto"
-    normalize_obs: bool = False
-    normalize_reward: bool = False
+    normalize_obs: bool | None = None
+    normalize_reward: bool | None = None
     checkpoint_every: int | None = None
     on_nan: str = "raise"
     step_timeout: float | None = None
@@ -118,10 +124,35 @@ class RunSpec:
         if self.level not in LEVELS:
             raise ConfigError("run", "level", f"got {self.level!r}; allowed: {', '.join(LEVELS)}")
         base, budget = preset(self.algo, self.env_id) if self.use_preset else ({}, None)
+        defaults = self.env_defaults()
+        if defaults is not None:
+            base = dict(defaults.config)
         kw = {**base, **self.overrides}
         if self.steps is not None or budget is not None:
             kw["total_timesteps"] = self.steps if self.steps is not None else budget
         return make_config(self.algo, env_id=self.env_id, **kw)
+
+    def env_defaults(self) -> EnvDefaults | None:
+        """The environment defaults applied to this run (None: a preset, ``use_preset=False``,
+        or a short discrete task, whose config defaults are already tuned)."""
+        if not self.use_preset or preset(self.algo, self.env_id)[1] is not None:
+            return None
+        from policyopt.env_defaults import env_defaults, env_traits
+
+        if self.level not in LEVELS or self.algo not in CONFIGS:
+            return None  # config() names the bad field
+        level = self.resolved_level()
+        return env_defaults(CONFIGS[self.algo], env_traits(self.env_id, level), level)
+
+    def normalization(self) -> tuple[bool, bool]:
+        """``(normalize_obs, normalize_reward)``: the explicit choice, else the defaults'."""
+        d = self.env_defaults()
+        chosen = d.run if d is not None else {}
+        obs, rew = self.normalize_obs, self.normalize_reward
+        return (
+            chosen.get("normalize_obs", False) if obs is None else obs,
+            chosen.get("normalize_reward", False) if rew is None else rew,
+        )
 
     def resolved_level(self) -> str:
         if self.level != "auto":
@@ -167,6 +198,9 @@ def train_run(
     level = spec.resolved_level()
     run_dir = Path(run_dir)
     info = spec.to_json() | {"level": level}
+    defaults = spec.env_defaults()
+    if defaults is not None:  # what was chosen for the user, kept in config.json
+        info["env_defaults"] = defaults.to_json()
     if level == "compiled":
         from policyopt.envs import make_jax_env
 
@@ -199,8 +233,8 @@ def _expected_identity(spec: RunSpec, cfg: BaseConfig, level: str, k: int) -> di
         "vectorization": resolve_backend(
             spec.env_id, spec.vectorization, cfg.num_envs, spec.step_timeout
         ),
-        "normalize_obs": bool(spec.normalize_obs),
-        "normalize_reward": bool(spec.normalize_reward),
+        "normalize_obs": spec.normalization()[0],
+        "normalize_reward": spec.normalization()[1],
         "checkpoint_every": spec.checkpoint_every or default_checkpoint_every(cfg.rollout_size),
     }
     return identity(spec.algo, spec.env_id, spec.seed + k, cfg, settings)
@@ -362,8 +396,8 @@ def _train_host(
             spec.env_id,
             seed=spec.seed + k,
             vectorization=spec.vectorization,
-            normalize_obs=spec.normalize_obs,
-            normalize_reward=spec.normalize_reward,
+            normalize_obs=spec.normalization()[0],
+            normalize_reward=spec.normalization()[1],
             checkpoint_path=ckpt,
             checkpoint_every=spec.checkpoint_every,
             on_nan=spec.on_nan,
@@ -456,8 +490,8 @@ _SPEC_TYPES: dict[str, tuple[type, ...]] = {
     "use_preset": (bool,),
     "level": (str,),
     "vectorization": (str,),
-    "normalize_obs": (bool,),
-    "normalize_reward": (bool,),
+    "normalize_obs": (bool, type(None)),
+    "normalize_reward": (bool, type(None)),
     "checkpoint_every": (int, type(None)),
     "on_nan": (str,),
     "step_timeout": (int, float, type(None)),

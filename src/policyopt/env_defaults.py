@@ -1,0 +1,153 @@
+"""Settings for an environment that has no tuned preset: what a practitioner would choose.
+
+A preset (:mod:`policyopt.presets`) is tuned for one (recipe, environment) pair. For any other
+environment the config defaults are CleanRL's classic-control settings, which are a poor start
+for a MuJoCo robot or a 1000-step Box2D task. So, when there is no preset, the environment's
+traits choose a family of settings, each taken from the libraries that publish tuned results:
+
+- **continuous control** (a ``Box`` action space): rollouts of 2048 steps (8 envs × 256),
+  GAE λ 0.95, γ 0.99, Adam 3e-4 with 10 epochs of minibatch 64 for the first-order recipes
+  (CleanRL's ``ppo_continuous_action`` and rl-baselines3-zoo's MuJoCo entries), wider networks
+  (256, 256) when the observation has more than 64 dimensions, and on the host level running
+  observation normalisation and return-based reward scaling (SB3's ``VecNormalize``, which every
+  zoo MuJoCo entry uses);
+- **long-horizon discrete control** (episodes of 1000 steps or more, e.g. LunarLander): 16 envs
+  × 512 steps, γ 0.999, GAE λ 0.98 and an entropy bonus of 0.01 (rl-baselines3-zoo's
+  LunarLander entries, which is where such tasks are tuned);
+- otherwise (short discrete tasks) the config defaults, which are already tuned for them.
+
+Reward scaling is also switched on (host level) where the env's solved threshold is 1000 or
+more in magnitude. Only fields the recipe's config has are set, a user's ``--set`` always
+wins, and :class:`~policyopt.experiments.RunSpec` records what was applied in ``config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["EnvDefaults", "EnvTraits", "env_defaults", "env_traits"]
+
+_CONTINUOUS = {
+    "num_envs": 8,
+    "num_steps": 256,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "learning_rate": 3e-4,
+    "n_epochs": 10,
+    "batch_size": 64,
+    "vf_batch_size": 64,
+    "vf_epochs": 10,
+}
+_LONG_DISCRETE = {
+    "num_envs": 16,
+    "num_steps": 512,
+    "gamma": 0.999,
+    "gae_lambda": 0.98,
+    "ent_coef": 0.01,
+    "vf_batch_size": 512,
+}
+# A2C-style vanilla PG takes one gradient step per rollout: it keeps its own short rollouts.
+_KEEP_ROLLOUT = ("pg", "acktr")
+
+
+@dataclass(frozen=True)
+class EnvTraits:
+    """What the defaults depend on, read from the environment's spaces and registry entry."""
+
+    continuous: bool
+    obs_dim: int
+    max_episode_steps: int | None
+    reward_threshold: float | None
+
+
+@dataclass(frozen=True)
+class EnvDefaults:
+    """The settings applied to a (recipe, environment) without a preset, and why."""
+
+    kind: str
+    config: dict[str, Any]
+    run: dict[str, bool]
+
+    def describe(self) -> str:
+        fields = {**self.config, **self.run}
+        return f"using defaults for {self.kind}: " + ", ".join(
+            f"{k}={v}" for k, v in fields.items()
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "config": dict(self.config), "run": dict(self.run)}
+
+
+@functools.cache
+def env_traits(env_id: str, level: str) -> EnvTraits | None:
+    """The env's traits, or None where they cannot be read here (an id only EnvPool has, or
+    one whose extra is missing: training then fails with its own clear message)."""
+    threshold, max_steps = _registry_entry(env_id)
+    if level == "compiled":
+        from policyopt.envs import make_jax_env
+
+        jenv = make_jax_env(env_id)
+        steps = getattr(jenv.params, "max_steps_in_episode", None) or max_steps
+        return EnvTraits(
+            continuous=not jenv.action_spec.discrete,
+            obs_dim=math.prod(jenv.obs_shape),
+            max_episode_steps=None if steps is None else int(steps),
+            reward_threshold=threshold,
+        )
+    try:
+        import gymnasium as gym
+
+        env = gym.make(env_id)
+    except Exception:  # an id gymnasium lacks, or a missing extra: no defaults from here
+        return None
+    try:
+        return EnvTraits(
+            continuous=isinstance(env.action_space, gym.spaces.Box),
+            obs_dim=math.prod(env.observation_space.shape or (1,)),
+            max_episode_steps=max_steps,
+            reward_threshold=threshold,
+        )
+    finally:
+        env.close()
+
+
+def _registry_entry(env_id: str) -> tuple[float | None, int | None]:
+    from gymnasium.envs.registration import registry
+
+    spec = registry.get(env_id)
+    if spec is None:
+        return None, None
+    return spec.reward_threshold, spec.max_episode_steps
+
+
+def env_defaults(config_cls: type, traits: EnvTraits | None, level: str) -> EnvDefaults | None:
+    """The defaults for a recipe (its config class) on an env with ``traits``, or None when
+    the config defaults are already the right ones (short discrete tasks)."""
+    if traits is None:
+        return None
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    name = getattr(config_cls, "name", "")
+    run: dict[str, bool] = {}
+    if traits.continuous:
+        kind = "continuous control"
+        chosen = dict(_CONTINUOUS)
+        if traits.obs_dim > 64:
+            chosen["hidden_sizes"] = (256, 256)
+        if level == "host":
+            run = {"normalize_obs": True, "normalize_reward": True}
+    elif traits.max_episode_steps is not None and traits.max_episode_steps >= 1000:
+        kind = "long-horizon discrete control"
+        chosen = dict(_LONG_DISCRETE)
+    else:
+        kind, chosen = "large-return control", {}
+    threshold = traits.reward_threshold
+    if level == "host" and threshold is not None and abs(threshold) >= 1000:
+        run["normalize_reward"] = True
+    if name in _KEEP_ROLLOUT:
+        chosen = {k: v for k, v in chosen.items() if k not in ("num_envs", "num_steps")}
+    config = {k: v for k, v in chosen.items() if k in fields}
+    return EnvDefaults(kind, config, run) if config or run else None

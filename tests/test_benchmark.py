@@ -1,0 +1,156 @@
+"""``policyopt benchmark``: suite validation, statistics, published numbers, resumption."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from policyopt.errors import ConfigError
+from policyopt.experiments.benchmark import (
+    BUILTIN_SUITES,
+    Suite,
+    cell_stats,
+    env_family,
+    load_suite,
+    optimality_gap,
+    probability_of_improvement,
+    published_for,
+    run_benchmark,
+)
+
+TINY = {
+    "name": "tiny",
+    "seeds": 2,
+    "level": "compiled",
+    "recipes": ["ppo", "trpo"],
+    "envs": {"CartPole-v1": {"steps": 2048, "score_range": [22.0, 475.0]}},
+    "set": {"num_envs": 4, "num_steps": 64, "ppo.batch_size": 64, "eval_episodes": 2},
+}
+
+
+@pytest.mark.parametrize("name", BUILTIN_SUITES)
+def test_builtin_suites_validate_every_cell(name: str) -> None:
+    suite = load_suite(name)
+    cells = suite.cells()  # every config validated
+    assert len(cells) == len(suite.recipes) * len(suite.envs)
+    assert suite.seed == 0 and suite.seeds >= 5  # reporting seeds, disjoint from tuning (>= 1000)
+    assert len({c.name for c in cells}) == len(cells)
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"colour": "red"}, "colour"),
+        ({"recipes": None}, "recipes"),
+        ({"envs": {"CartPole-v1": {"steps": 10, "score_range": [5.0, 1.0]}}}, "score_range"),
+        ({"envs": {"CartPole-v1": {"steps": 0, "score_range": [0.0, 1.0]}}}, "steps"),
+        ({"level": "gpu"}, "level"),
+        ({"run": {"seeds": 3}}, "run.seeds"),
+        ({"name": "a/b"}, "name"),
+    ],
+)
+def test_bad_suites_name_the_field(patch: dict, field: str) -> None:
+    raw = {**TINY, **patch}
+    if raw["recipes"] is None:
+        del raw["recipes"]
+    with pytest.raises(ConfigError, match=field.split(".")[-1]):
+        Suite.from_dict(raw).cells()
+
+
+def test_bad_overrides_fail_before_anything_trains(tmp_path: Path) -> None:
+    suite = Suite.from_dict({**TINY, "set": {"ppo.clip_eps": -1.0}})
+    with pytest.raises(ConfigError, match="clip_eps"):
+        run_benchmark(suite, tmp_path / "out", log=lambda *_: None)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ConfigError, match="--recipes"):
+        run_benchmark(Suite.from_dict(TINY), tmp_path / "o2", recipes=("ppo2",))
+
+
+def test_unknown_suite_names_the_builtins() -> None:
+    with pytest.raises(ConfigError, match="classic, box2d, mujoco"):
+        load_suite("atari")
+
+
+def test_probability_of_improvement_and_optimality_gap() -> None:
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert probability_of_improvement(x + 10, x) == 1.0
+    assert probability_of_improvement(x, x + 10) == 0.0
+    assert probability_of_improvement(x, x) == 0.5  # ties count one half
+    # task 0: x beats y in 3 of 4 pairs; task 1: in 1 of 4 -> mean 0.5
+    y = np.array([[0.0, 3.5], [2.0, 5.0]])
+    assert probability_of_improvement(x, y) == pytest.approx((3 / 4 + 1 / 4) / 2)
+    assert optimality_gap(np.array([1.5, 1.0, 0.5, 0.0])) == pytest.approx((0 + 0 + 0.5 + 1) / 4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    arrays(np.float64, (4, 3), elements=st.floats(-5, 5)),
+    arrays(np.float64, (3, 3), elements=st.floats(-5, 5)),
+)
+def test_probability_of_improvement_is_complementary(x: np.ndarray, y: np.ndarray) -> None:
+    assert probability_of_improvement(x, y) + probability_of_improvement(y, x) == pytest.approx(1)
+
+
+def test_cell_stats() -> None:
+    s = cell_stats(np.array([100.0, 200.0, 300.0, 400.0, 10_000.0]))
+    assert s["mean"] == pytest.approx(2200.0)
+    assert s["iqm"] == pytest.approx(300.0)  # the outlier run is trimmed
+    assert s["ci95"][0] <= s["mean"] <= s["ci95"][1]
+
+
+def test_published_numbers_say_what_differs() -> None:
+    assert env_family("LunarLander-v3") == "LunarLander" and env_family("Foo") == "Foo"
+    rows = published_for("ppo", "LunarLander-v3", 1_000_000)
+    zoo = next(r for r in rows if r["source"] == "zoo")
+    assert zoo["env"] == "LunarLander-v2" and not zoo["same_env"] and zoo["same_budget"]
+    assert "rl-baselines3-zoo" in zoo["cite"]
+    tianshou = [r for r in published_for("trpo", "HalfCheetah-v5", 1_000_000)
+                if r["source"] == "tianshou"]  # fmt: skip
+    assert tianshou and not tianshou[0]["same_statistic"]
+    cart = published_for("ppo", "CartPole-v1", 100_000)
+    assert cart[0]["same_budget"] and cart[0]["same_env"] and cart[0]["same_statistic"]
+    assert published_for("ppo", "NoSuchEnv-v0", 1) == []
+
+
+def test_benchmark_runs_resumes_and_reports(tmp_path: Path) -> None:
+    """Two cells in processes of their own; a second invocation runs nothing; a lost cell
+    result (a killed run) reruns that cell only; a different spec in the same place is
+    refused."""
+    out, logs = tmp_path / "bench", []
+    suite = Suite.from_dict(TINY)
+    result = run_benchmark(suite, out, report_dir=tmp_path / "report", log=logs.append)
+    assert [c["status"] for c in result["cells"]] == ["ok", "ok"]
+    for c in result["cells"]:
+        assert len(c["returns_per_seed"]) == 2 and c["seeds"] == 2
+        assert c["ci95"][0] <= c["mean"] <= c["ci95"][1]
+        assert c["wall_seconds"] > 0 and c["steps_per_second"] > 0
+        assert any(p["source"] == "zoo" for p in c["published"])
+    assert set(result["aggregate"]["per_recipe"]) == {"ppo", "trpo"}
+    on_disk = json.loads((out / "results.json").read_text())
+    assert on_disk["cells"] == json.loads(json.dumps(result["cells"]))
+    md = (tmp_path / "report" / "tiny.md").read_text()
+    assert "| ppo | CartPole-v1 |" in md and "rl-baselines3-zoo" in md
+    assert (tmp_path / "report" / "tiny_curves.png").exists()
+
+    logs.clear()
+    again = run_benchmark(suite, out, report_dir=tmp_path / "report", log=logs.append)
+    assert "2 already done, 0 to run" in logs[0]
+    assert again["cells"] == result["cells"]
+
+    (out / "cells" / "trpo-CartPole-v1" / "benchmark_cell.json").unlink()  # killed mid-cell
+    logs.clear()
+    third = run_benchmark(suite, out, report_dir=tmp_path / "report", log=logs.append)
+    assert "1 already done, 1 to run" in logs[0]
+    assert third["cells"][0] == result["cells"][0]
+    # the compiled program is deterministic: the rerun cell gives the same returns
+    assert third["cells"][1]["returns_per_seed"] == result["cells"][1]["returns_per_seed"]
+
+    other = Suite.from_dict({**TINY, "seed": 7})
+    with pytest.raises(ConfigError, match="different run"):
+        run_benchmark(other, out, log=logs.append)

@@ -1,0 +1,92 @@
+"""Settings for environments without a preset (policyopt.env_defaults): chosen by the env's
+traits, never over a preset or the user's own settings, printed and kept in config.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from policyopt.cli import app
+from policyopt.configs import CONFIGS
+from policyopt.env_defaults import EnvTraits, env_defaults, env_traits
+from policyopt.experiments import RunSpec
+
+CONTINUOUS = EnvTraits(continuous=True, obs_dim=17, max_episode_steps=1000, reward_threshold=None)
+ROBOT = EnvTraits(continuous=True, obs_dim=105, max_episode_steps=1000, reward_threshold=6000.0)
+LONG = EnvTraits(continuous=False, obs_dim=8, max_episode_steps=1000, reward_threshold=200.0)
+SHORT = EnvTraits(continuous=False, obs_dim=4, max_episode_steps=500, reward_threshold=475.0)
+
+
+def test_traits_are_read_from_the_env() -> None:
+    t = env_traits("MountainCarContinuous-v0", "compiled")
+    assert t == EnvTraits(True, 2, 999, 90.0)
+    t = env_traits("Acrobot-v1", "host")
+    assert t is not None and not t.continuous and t.obs_dim == 6 and t.max_episode_steps == 500
+    assert env_traits("NoSuchEnv-v0", "host") is None  # training fails later, with its message
+
+
+def test_continuous_control_gets_long_rollouts_and_host_normalisation() -> None:
+    d = env_defaults(CONFIGS["ppo"], CONTINUOUS, "host")
+    assert d is not None and d.kind == "continuous control"
+    assert d.config["num_envs"] * d.config["num_steps"] == 2048
+    assert d.config["learning_rate"] == 3e-4 and d.config["n_epochs"] == 10
+    assert d.run == {"normalize_obs": True, "normalize_reward": True}
+    assert "hidden_sizes" not in d.config
+    # a recipe gets only fields its config has: TRPO has no learning_rate / n_epochs
+    t = env_defaults(CONFIGS["trpo"], CONTINUOUS, "host")
+    assert t is not None and "learning_rate" not in t.config and t.config["vf_epochs"] == 10
+    # the compiled level has no running normalisation
+    c = env_defaults(CONFIGS["ppo"], CONTINUOUS, "compiled")
+    assert c is not None and c.run == {}
+    # wide observations get wider networks; large returns get reward scaling
+    r = env_defaults(CONFIGS["ppo"], ROBOT, "host")
+    assert r is not None and r.config["hidden_sizes"] == (256, 256)
+    assert r.run["normalize_reward"]
+
+
+def test_discrete_tasks() -> None:
+    d = env_defaults(CONFIGS["npg"], LONG, "host")
+    assert d is not None and d.kind == "long-horizon discrete control"
+    assert d.config["gamma"] == 0.999 and d.config["num_envs"] * d.config["num_steps"] == 8192
+    assert env_defaults(CONFIGS["ppo"], SHORT, "host") is None  # config defaults are tuned
+    # vanilla PG keeps its own short rollouts (one gradient step per rollout)
+    pg = env_defaults(CONFIGS["pg"], LONG, "host")
+    assert pg is not None and "num_steps" not in pg.config and pg.config["gamma"] == 0.999
+
+
+def test_run_spec_applies_defaults_under_presets_and_user_settings() -> None:
+    spec = RunSpec("mdpo", "MountainCarContinuous-v0")
+    cfg = spec.config()
+    assert (cfg.num_envs, cfg.num_steps, cfg.gae_lambda) == (8, 256, 0.95)
+    # the user's settings win, and --no-preset means the config defaults alone
+    assert RunSpec("mdpo", "MountainCarContinuous-v0", overrides={"num_steps": 64}).config(
+    ).num_steps == 64  # fmt: skip
+    bare = RunSpec("mdpo", "MountainCarContinuous-v0", use_preset=False)
+    assert bare.env_defaults() is None and bare.config().num_steps == 128
+    # a preset is never overridden by defaults
+    ppo = RunSpec("ppo", "Pendulum-v1")
+    assert ppo.env_defaults() is None and ppo.config().gamma == 0.9
+    # host normalisation: the defaults' choice unless the user said otherwise
+    host = RunSpec("ppo", "LunarLanderContinuous-v3")
+    pytest.importorskip("Box2D")
+    assert host.normalization() == (True, True)
+    off = RunSpec("ppo", "LunarLanderContinuous-v3", normalize_obs=False)
+    assert off.normalization() == (False, True)
+    assert RunSpec("ppo", "LunarLander-v3").normalization() == (False, False)
+
+
+def test_cli_prints_the_defaults_and_config_json_keeps_them(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app,
+        ["train", "mdpo", "MountainCarContinuous-v0", "--steps", "4096",
+         "--set", "eval_episodes=1", "--runs-dir", str(tmp_path), "--name", "mcc"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "using defaults for continuous control: num_envs=8, num_steps=256" in res.output
+    cfg = json.loads((tmp_path / "mcc" / "config.json").read_text())
+    assert cfg["num_steps"] == 256
+    assert cfg["run"]["env_defaults"]["kind"] == "continuous control"
+    assert cfg["run"]["env_defaults"]["config"]["gae_lambda"] == 0.95
