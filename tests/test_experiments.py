@@ -133,6 +133,20 @@ def test_reproduce_paper_writes_three_figures_and_a_report(
     report = (tmp_path / "report.md").read_text()
     assert "policyopt ppo on LunarLander-v3" in report and "policyopt npg on CartPole-v1" in report
     assert report.count("![figure") == 3
+    # --redraw: the same figures and report from the run directories alone (no training),
+    # e.g. from the CSVs committed under docs/paper/runs
+    copy = tmp_path / "copy"
+    for run in ("ppo-LunarLander-v3", "trpo-LunarLander-v3", "npg-CartPole-v1"):
+        for f in ("metrics.csv", "summary.json", "config.json"):
+            (copy / "runs" / run).mkdir(parents=True, exist_ok=True)
+            (copy / "runs" / run / f).write_bytes((tmp_path / run / f).read_bytes())
+    res = runner.invoke(app, ["reproduce", "paper", "--redraw", "--out", str(copy)])
+    assert res.exit_code == 0, res.output
+    assert (copy / "figure2_kl_clip.png").exists()
+    redrawn = (copy / "report.md").read_text()
+    assert redrawn.split("| wall s |")[1].count("policyopt") == 3
+    empty = runner.invoke(app, ["reproduce", "paper", "--redraw", "--out", str(tmp_path / "e")])
+    assert empty.exit_code == 2 and "none of the paper's run directories" in empty.output
     bad = runner.invoke(app, ["reproduce", "paper", "--budget", "huge"])
     assert bad.exit_code == 2 and "allowed: quick, full" in bad.output
 

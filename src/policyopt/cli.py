@@ -489,6 +489,12 @@ def reproduce(
     ] = False,
     out: Annotated[Path, typer.Option(help="output directory")] = Path("runs/paper"),
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    redraw: Annotated[
+        bool,
+        typer.Option(
+            "--redraw", help="no training: redraw figures and report from the runs in OUT"
+        ),
+    ] = False,
 ) -> None:
     """Reproduce the seed paper's figures: PPO vs TRPO on LunarLander-v3 (return, KL, clip
     fraction) and NPG on CartPole-v1, with seeds and 95% bootstrap bands, plus report.md.
@@ -498,13 +504,18 @@ def reproduce(
       policyopt reproduce paper --budget quick
 
       policyopt reproduce paper --budget full --with-sb3 --out runs/paper-full
+
+      policyopt reproduce paper --redraw --out docs/paper   (from the committed run CSVs)
     """
-    from policyopt.experiments.paper import reproduce_paper
+    from policyopt.experiments.paper import redraw_paper, reproduce_paper
 
     if what != "paper":
         _fail(ConfigError("cli", "WHAT", f"got {what!r}; allowed: paper"))
     try:
-        report = reproduce_paper(out, budget, seeds, with_sb3, progress, log=console.print)
+        if redraw:
+            report = redraw_paper(out, budget)
+        else:
+            report = reproduce_paper(out, budget, seeds, with_sb3, progress, log=console.print)
     except (ConfigError, ValueError) as err:
         _fail(err)
     console.print(f"wrote {report} and figures in {out}")

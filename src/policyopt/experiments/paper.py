@@ -25,7 +25,7 @@ from policyopt.errors import ConfigError, check_int
 from policyopt.experiments.training import RunSpec, train_run
 from policyopt.runs import atomic_write_text, load_metrics, save_run
 
-__all__ = ["BUDGETS", "Budget", "reproduce_paper"]
+__all__ = ["BUDGETS", "Budget", "redraw_paper", "reproduce_paper"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,34 @@ def reproduce_paper(
             t0 = time.perf_counter()
             train_sb3(algo, LUNAR, seeds, b.lunar_steps, out / name)
             runs[name], seconds[name] = out / name, time.perf_counter() - t0
+    figures = plot_paper_figures(runs, out)
+    return write_report(out, runs, seconds, figures, budget, seeds)
+
+
+def redraw_paper(out_dir: str | Path, budget: str = "full") -> Path:
+    """Figures and report again from the run directories already in ``out_dir`` (ours and
+    SB3's, e.g. the CSVs committed under ``docs/paper/runs``), without training.
+
+    The report's time column is then each run's training time from its ``summary.json``.
+    """
+    out = Path(out_dir)
+    names = [f"{a}-{LUNAR}" for a in ("ppo", "trpo", "sb3_ppo", "sb3_trpo")]
+    names.append(f"npg-{CARTPOLE}")
+    runs = {}
+    for name in names:
+        for where in (out / name, out / "runs" / name):
+            if (where / "metrics.csv").exists() and (where / "summary.json").exists():
+                runs[name] = where
+                break
+    if not any(LUNAR in n for n in runs):
+        raise ConfigError(
+            "reproduce", "--out", f"{out} holds none of the paper's run directories ({names[0]}, …)"
+        )
+    seconds, seeds = {}, 0
+    for name, path in runs.items():
+        summary = json.loads((path / "summary.json").read_text())
+        seconds[name] = float(summary.get("run_seconds", float("nan")))
+        seeds = max(seeds, len(summary["eval_mean_return_per_seed"]))
     figures = plot_paper_figures(runs, out)
     return write_report(out, runs, seconds, figures, budget, seeds)
 
