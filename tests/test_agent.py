@@ -248,6 +248,24 @@ def test_record_writes_gif_and_mp4(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cp.gif", "cp.mp4"]  # no temp files
 
 
+@pytest.mark.parametrize("missing", ["imageio", "imageio_ffmpeg"])
+def test_mp4_without_the_video_extra_fails_before_any_episode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    """imageio alone (the mujoco extra brings it) cannot write MP4: the extra is named."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == missing else real(name, *a)
+    )
+    agent = Agent("ppo", "CartPole-v1", **SMALL)
+    monkeypatch.setattr(agent, "predict", lambda *a, **k: pytest.fail("an episode ran"))
+    with pytest.raises(ConfigError, match=r"pip install 'policyopt\[video\]'"):
+        agent.record(tmp_path / "cp.mp4")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_ctrl_c_keeps_the_last_segment_checkpoint_and_resume_is_exact(tmp_path: Path) -> None:
     ckpt = tmp_path / "run.ckpt"
     kw = {"seed": 4, "checkpoint_every": 2, **SMALL}

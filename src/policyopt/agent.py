@@ -44,7 +44,27 @@ from policyopt.faults import check_on_nan
 from policyopt.host import HostState, HostTrainer, RunningMeanStd
 from policyopt.host_policy import HostPolicy
 
-__all__ = ["Agent"]
+__all__ = ["Agent", "check_video_path"]
+
+
+def check_video_path(path: str | os.PathLike[str]) -> str:
+    """The video format of ``path`` (".gif" or ".mp4"), checked before any episode is run:
+    MP4 needs imageio and its FFmpeg plugin (the ``video`` extra; the ``mujoco`` extra brings
+    imageio alone, which cannot write MP4)."""
+    import importlib.util
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ConfigError("Agent.record", "path", f"suffix {suffix!r}; allowed: .gif, .mp4")
+    if suffix == ".mp4" and any(
+        importlib.util.find_spec(m) is None for m in ("imageio", "imageio_ffmpeg")
+    ):
+        raise ConfigError(
+            "Agent.record",
+            "path",
+            "MP4 needs imageio and imageio-ffmpeg: pip install 'policyopt[video]'",
+        )
+    return suffix
 
 
 class Agent:
@@ -57,8 +77,10 @@ class Agent:
         vectorization: "auto" (EnvPool when it has the id and num_envs >= 8, else Gymnasium's
             sync vector env, else gymnax), "envpool", "sync", "async" (Gymnasium
             subprocesses) or "gymnax". The resolved backend is saved with the agent.
-        normalize_obs / normalize_reward: running observation normalisation and reward
-            scaling (SB3's VecNormalize); statistics are saved with the agent.
+        normalize_obs: running observation normalisation (SB3's VecNormalize); its
+            statistics are saved with the agent.
+        normalize_reward: reward scaling (SB3's VecNormalize); its statistics are saved with
+            the agent.
         checkpoint_path: where ``learn`` writes a checkpoint every ``checkpoint_every`` updates.
         checkpoint_every: updates per checkpoint segment (environments are reseeded at segment
             starts so that resume is exact; see :mod:`policyopt.host`). Default: the number
@@ -257,9 +279,7 @@ class Agent:
         Needs a Gymnasium id with ``rgb_array`` rendering. Written atomically.
         """
         path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in (".gif", ".mp4"):
-            raise ConfigError("Agent.record", "path", f"suffix {suffix!r}; allowed: .gif, .mp4")
+        suffix = check_video_path(path)
         check_int("Agent.record", "episodes", episodes, 1)
         if self.env_id not in gym.registry:
             raise ConfigError(
@@ -287,12 +307,7 @@ class Agent:
         finally:
             env.close()
         if suffix == ".mp4":
-            try:
-                import imageio.v2 as imageio
-            except ImportError as err:
-                raise ConfigError(
-                    "Agent.record", "path", "MP4 needs imageio: pip install 'policyopt[video]'"
-                ) from err
+            import imageio.v2 as imageio
         with atomic_path(path, keep_suffix=True) as tmp:
             if suffix == ".gif":
                 from PIL import Image

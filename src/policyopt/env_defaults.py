@@ -134,7 +134,7 @@ def env_defaults(config_cls: type, traits: EnvTraits | None, level: str) -> EnvD
     run: dict[str, bool] = {}
     if traits.continuous:
         kind = "continuous control"
-        chosen = dict(_CONTINUOUS)
+        chosen: dict[str, Any] = dict(_CONTINUOUS)
         if traits.obs_dim > 64:
             chosen["hidden_sizes"] = (256, 256)
         if level == "host":
@@ -143,7 +143,7 @@ def env_defaults(config_cls: type, traits: EnvTraits | None, level: str) -> EnvD
         kind = "long-horizon discrete control"
         chosen = dict(_LONG_DISCRETE)
     else:
-        kind, chosen = "large-return control", {}
+        kind, chosen = "large-return control", {}  # only the host's reward scaling below
     threshold = traits.reward_threshold
     if level == "host" and threshold is not None and abs(threshold) >= 1000:
         run["normalize_reward"] = True

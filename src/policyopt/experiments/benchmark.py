@@ -121,7 +121,7 @@ class Suite:
                 raise ConfigError(
                     source, f"envs.{env_id}", "must be a mapping with keys steps, score_range"
                 )
-            check_int(source, f"envs.{env_id}.steps", e.get("steps"), 1)
+            check_int(source, f"envs.{env_id}.steps", e.get("steps", 0), 1)
             rng = e.get("score_range")
             if (
                 not isinstance(rng, list | tuple)
@@ -188,13 +188,7 @@ class Suite:
                     level=self.level,
                     **self.run,
                 )
-                cfg = spec.config()  # validated now, before anything trains
-                if spec.resolved_level() == "host":  # a missing extra, named now
-                    from policyopt.envs.host_env import resolve_backend
-
-                    resolve_backend(
-                        entry.env_id, spec.vectorization, cfg.num_envs, spec.step_timeout
-                    )
+                spec.check()  # config, env id and extras, before anything trains
                 cell_name = f"{file_safe(recipe)}-{entry.env_id}"
                 out.append(Cell(cell_name, recipe, entry, spec))
         return out

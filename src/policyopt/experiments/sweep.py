@@ -189,11 +189,7 @@ def make_trials(sweep: SweepSpec) -> list[Trial]:
                 overrides={**_for_algo(sweep.fixed, algo), **point},
             )  # fmt: skip
             try:
-                cfg = spec.config()
-                if spec.resolved_level() == "host":  # a missing extra fails now, named
-                    from policyopt.envs.host_env import resolve_backend
-
-                    resolve_backend(env, spec.vectorization, cfg.num_envs, spec.step_timeout)
+                spec.check()  # config, env id and extras, before anything trains
             except ConfigError as err:
                 raise ConfigError("sweep", f"trial {name} ({tag})", str(err)) from err
             trials.append(Trial(name, spec, point))

@@ -132,6 +132,20 @@ class RunSpec:
             kw["total_timesteps"] = self.steps if self.steps is not None else budget
         return make_config(self.algo, env_id=self.env_id, **kw)
 
+    def check(self) -> BaseConfig:
+        """:meth:`config`, and the environment: an unknown id (with suggestions) or one whose
+        extra is missing (``pip install 'policyopt[EXTRA]'``) fails here, before training."""
+        cfg = self.config()
+        if self.resolved_level() == "compiled":
+            from policyopt.envs import make_jax_env
+
+            make_jax_env(self.env_id)
+        else:
+            from policyopt.envs.host_env import resolve_backend
+
+            resolve_backend(self.env_id, self.vectorization, cfg.num_envs, self.step_timeout)
+        return cfg
+
     def env_defaults(self) -> EnvDefaults | None:
         """The environment defaults applied to this run (None: a preset, ``use_preset=False``,
         or a short discrete task, whose config defaults are already tuned)."""
@@ -194,21 +208,13 @@ def train_run(
     :class:`ResumeMismatchError` lists what differs if its spec or checkpoints are not
     ``spec``'s) or ``overwrite`` (clear it first).
     """
-    cfg = spec.config()
+    cfg = spec.check()
     level = spec.resolved_level()
     run_dir = Path(run_dir)
     info = spec.to_json() | {"level": level}
     defaults = spec.env_defaults()
     if defaults is not None:  # what was chosen for the user, kept in config.json
         info["env_defaults"] = defaults.to_json()
-    if level == "compiled":
-        from policyopt.envs import make_jax_env
-
-        make_jax_env(spec.env_id)  # unknown ids fail here, with suggestions
-    else:
-        from policyopt.envs.host_env import resolve_backend
-
-        resolve_backend(spec.env_id, spec.vectorization, cfg.num_envs, spec.step_timeout)
     if resume and overwrite:
         raise RunDirError(f"{run_dir}: resume and overwrite exclude each other; pick one")
     with lock_run_dir(run_dir):
