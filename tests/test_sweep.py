@@ -128,3 +128,15 @@ def test_an_existing_sweep_is_refused_before_any_trial_unless_overwritten(
     (tmp_path / "s" / "notes.txt").write_text("mine")
     with pytest.raises(RunExistsError, match="not something a sweep writes"):
         run_sweep(spec, log=lambda *_: None, overwrite=True)
+
+
+def test_run_fields_reach_every_trial_and_unknown_ones_are_refused() -> None:
+    raw = {"name": "n", "algos": ["trpo"], "envs": ["LunarLander-v3"], "params": {},
+           "run": {"normalize_obs": True, "normalize_reward": True}}  # fmt: skip
+    pytest.importorskip("Box2D")
+    (trial,) = make_trials(SweepSpec.from_dict(raw))
+    assert trial.spec.normalization() == (True, True)
+    with pytest.raises(ConfigError, match=r"run\.seeds.*allowed: level, normalize_obs"):
+        SweepSpec.from_dict({**raw, "run": {"seeds": 3}})
+    for path in Path(__file__).parents[1].glob("examples/sweeps/*.yaml"):
+        make_trials(load_sweep(path))  # every shipped example validates

@@ -44,7 +44,7 @@ import numpy as np
 from policyopt.composition import display_name, file_safe, parse_recipe
 from policyopt.errors import ConfigError, check_choice, check_int
 from policyopt.experiments.executors import map_in_processes, map_on_ray
-from policyopt.experiments.training import LEVELS, RunSpec, train_run
+from policyopt.experiments.training import LEVELS, RUN_FIELDS, RunSpec, train_run
 from policyopt.runs import atomic_write_text, json_safe
 
 __all__ = [
@@ -62,7 +62,6 @@ __all__ = [
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 BUILTIN_SUITES = ("classic", "box2d", "mujoco")
 EXECUTORS = ("local", "ray")
-_RUN_FIELDS = ("normalize_obs", "normalize_reward", "vectorization", "on_nan", "step_timeout")
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,7 @@ class Suite:
         recipes = d["recipes"] if isinstance(d["recipes"], list) else [d["recipes"]]
         run = dict(d.get("run") or {})
         for key in run:
-            check_choice(source, f"run.{key}", key, _RUN_FIELDS)
+            check_choice(source, f"run.{key}", key, [f for f in RUN_FIELDS if f != "level"])
         suite = cls(
             name=name,
             recipes=tuple(str(r) for r in recipes),

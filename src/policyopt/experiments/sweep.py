@@ -15,6 +15,7 @@ A sweep spec (YAML or a dict)::
       learning_rate: [1.0e-3, 3.0e-4]          # grid: a list; random: a list = choice
       ppo.clip_eps: {uniform: [0.1, 0.3]}      # random only: uniform / log_uniform / choice
     set: {num_envs: 8, trpo.vf_batch_size: 256}   # fixed overrides ("algo.field": one recipe)
+    run: {normalize_obs: true}    # RunSpec fields for every trial (level, normalisation, ...)
 
 Every trial's config is validated before the first one starts. Executors: ``local`` runs
 JAX-native trials in this process (seeds vmapped) and host trials in a process pool;
@@ -32,7 +33,7 @@ import itertools
 import json
 import shutil
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from policyopt.experiments.rundir import (
     lock_run_dir,
     prepare_run_dir,
 )
-from policyopt.experiments.training import RunSpec, train_run
+from policyopt.experiments.training import RUN_FIELDS, RunSpec, train_run
 from policyopt.runs import atomic_write_text, json_safe
 
 __all__ = ["SweepSpec", "Trial", "load_sweep", "run_sweep"]
@@ -78,12 +79,13 @@ class SweepSpec:
     samples: int = 4
     seed: int = 0
     runs_dir: str = "runs/sweeps"
+    run: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
         known = {
             "name", "algos", "envs", "params", "set", "seeds", "steps", "search", "samples",
-            "seed", "runs_dir",
+            "seed", "runs_dir", "run",
         }  # fmt: skip
         for key in d:
             if key not in known:
@@ -103,7 +105,10 @@ class SweepSpec:
             samples=d.get("samples", 4),
             seed=d.get("seed", 0),
             runs_dir=str(d.get("runs_dir", "runs/sweeps")),
+            run=dict(d.get("run") or {}),
         )
+        for key in spec.run:
+            check_choice("sweep", f"run.{key}", key, RUN_FIELDS)
         if spec.name in ("", ".", "..") or any(c in spec.name for c in "/\\"):
             raise ConfigError("sweep", "name", f"must be a plain directory name, got {spec.name!r}")
         check_choice("sweep", "search", spec.search, ["grid", "random"])
@@ -186,7 +191,7 @@ def make_trials(sweep: SweepSpec) -> list[Trial]:
             name = f"{file_safe(algo)}-{env.replace('/', '_')}-{i:03d}"
             spec = RunSpec(
                 algo, env, seeds=sweep.seeds, seed=sweep.seed, steps=sweep.steps,
-                overrides={**_for_algo(sweep.fixed, algo), **point},
+                overrides={**_for_algo(sweep.fixed, algo), **point}, **sweep.run,
             )  # fmt: skip
             try:
                 spec.check()  # config, env id and extras, before anything trains

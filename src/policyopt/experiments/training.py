@@ -62,6 +62,9 @@ class ResumeMismatchError(RunDirError):
 
 
 LEVELS = ("auto", "compiled", "host")
+#: RunSpec fields a sweep or benchmark file may set for all its runs (``run:``)
+RUN_FIELDS = ("level", "normalize_obs", "normalize_reward", "vectorization", "on_nan",
+              "step_timeout", "checkpoint_every")  # fmt: skip
 
 
 @dataclass(frozen=True)
