@@ -22,7 +22,7 @@ SHORT = EnvTraits(continuous=False, obs_dim=4, max_episode_steps=500, reward_thr
 
 def test_traits_are_read_from_the_env() -> None:
     t = env_traits("MountainCarContinuous-v0", "compiled")
-    assert t == EnvTraits(True, 2, 999, 90.0)
+    assert t == EnvTraits(True, 2, 999, 90.0, pytest.approx(0.07))
     t = env_traits("Acrobot-v1", "host")
     assert t is not None and not t.continuous and t.obs_dim == 6 and t.max_episode_steps == 500
     assert env_traits("NoSuchEnv-v0", "host") is None  # training fails later, with its message
@@ -38,9 +38,9 @@ def test_continuous_control_gets_long_rollouts_and_host_normalisation() -> None:
     # a recipe gets only fields its config has: TRPO has no learning_rate / n_epochs
     t = env_defaults(CONFIGS["trpo"], CONTINUOUS, "host")
     assert t is not None and "learning_rate" not in t.config and t.config["vf_epochs"] == 10
-    # the compiled level has no running normalisation
+    # the compiled level normalises in its loop too
     c = env_defaults(CONFIGS["ppo"], CONTINUOUS, "compiled")
-    assert c is not None and c.run == {}
+    assert c is not None and c.run == {"normalize_obs": True, "normalize_reward": True}
     # wide observations get wider networks; large returns get reward scaling
     r = env_defaults(CONFIGS["ppo"], ROBOT, "host")
     assert r is not None and r.config["hidden_sizes"] == (256, 256)

@@ -208,8 +208,8 @@ def train(
         bool | None,
         typer.Option(
             "--normalize/--no-normalize",
-            help="host: running observation and reward normalisation (default: on for "
-            "continuous control without a preset, see policyopt.env_defaults)",
+            help="running observation normalisation and reward scaling, both levels "
+            "(default: on for continuous control without a preset, see policyopt.env_defaults)",
         ),
     ] = None,
     resume: Annotated[

@@ -8,17 +8,19 @@ traits choose a family of settings, each taken from the libraries that publish t
 - **continuous control** (a ``Box`` action space): rollouts of 2048 steps (8 envs × 256),
   GAE λ 0.95, γ 0.99, Adam 3e-4 with 10 epochs of minibatch 64 for the first-order recipes
   (CleanRL's ``ppo_continuous_action`` and rl-baselines3-zoo's MuJoCo entries), wider networks
-  (256, 256) when the observation has more than 64 dimensions, and on the host level running
-  observation normalisation and return-based reward scaling (SB3's ``VecNormalize``, which every
-  zoo MuJoCo entry uses);
+  (256, 256) when the observation has more than 64 dimensions, and running observation
+  normalisation and return-based reward scaling (SB3's ``VecNormalize``, which every zoo
+  MuJoCo entry uses; the compiled level has the same in its loop);
 - **long-horizon discrete control** (episodes of 1000 steps or more, e.g. LunarLander): 16 envs
   × 512 steps, γ 0.999, GAE λ 0.98 and an entropy bonus of 0.01 (rl-baselines3-zoo's
   LunarLander entries, which is where such tasks are tuned);
 - otherwise (short discrete tasks) the config defaults, which are already tuned for them.
 
-Reward scaling is also switched on (host level) where the env's solved threshold is 1000 or
-more in magnitude. Only fields the recipe's config has are set, a user's ``--set`` always
-wins, and :class:`~policyopt.experiments.RunSpec` records what was applied in ``config.json``.
+Observation normalisation is also switched on where an observation feature's whole range is
+below 0.1 (MountainCar's velocity: a tanh network's initial weights cannot see it), and reward
+scaling where the env's solved threshold is 1000 or more in magnitude. Only fields the
+recipe's config has are set, a user's ``--set`` always wins, and
+:class:`~policyopt.experiments.RunSpec` records what was applied in ``config.json``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ _LONG_DISCRETE = {
     "ent_coef": 0.01,
     "vf_batch_size": 512,
 }
+# A feature whose whole range is below this is invisible to freshly initialised weights (e.g.
+# MountainCar's velocity, |v| <= 0.07): such an env gets running observation normalisation,
+# as rl-baselines3-zoo's MountainCar entries have.
+_SMALL_SCALE = 0.1
 # A2C-style vanilla PG takes one gradient step per rollout: it keeps its own short rollouts.
 _KEEP_ROLLOUT = ("pg", "acktr")
 
@@ -62,6 +68,7 @@ class EnvTraits:
     obs_dim: int
     max_episode_steps: int | None
     reward_threshold: float | None
+    smallest_obs_bound: float | None = None  # min over dims of max(|low|, |high|), finite ones
 
 
 @dataclass(frozen=True)
@@ -92,11 +99,13 @@ def env_traits(env_id: str, level: str) -> EnvTraits | None:
 
         jenv = make_jax_env(env_id)
         steps = getattr(jenv.params, "max_steps_in_episode", None) or max_steps
+        space = jenv.env.observation_space(jenv.params)
         return EnvTraits(
             continuous=not jenv.action_spec.discrete,
             obs_dim=math.prod(jenv.obs_shape),
             max_episode_steps=None if steps is None else int(steps),
             reward_threshold=threshold,
+            smallest_obs_bound=_smallest_bound(space),
         )
     try:
         import gymnasium as gym
@@ -110,9 +119,23 @@ def env_traits(env_id: str, level: str) -> EnvTraits | None:
             obs_dim=math.prod(env.observation_space.shape or (1,)),
             max_episode_steps=max_steps,
             reward_threshold=threshold,
+            smallest_obs_bound=_smallest_bound(env.observation_space),
         )
     finally:
         env.close()
+
+
+def _smallest_bound(space: Any) -> float | None:
+    """The smallest finite per-dimension bound magnitude of a Box-like space (None if none)."""
+    low, high = getattr(space, "low", None), getattr(space, "high", None)
+    if low is None or high is None:
+        return None
+    import numpy as np
+
+    scale = np.maximum(np.abs(np.asarray(low, float)), np.abs(np.asarray(high, float)))
+    scale = np.broadcast_to(scale, np.shape(np.asarray(high)) or (1,))
+    finite = scale[np.isfinite(scale)]
+    return float(finite.min()) if finite.size else None
 
 
 def _registry_entry(env_id: str) -> tuple[float | None, int | None]:
@@ -137,15 +160,18 @@ def env_defaults(config_cls: type, traits: EnvTraits | None, level: str) -> EnvD
         chosen: dict[str, Any] = dict(_CONTINUOUS)
         if traits.obs_dim > 64:
             chosen["hidden_sizes"] = (256, 256)
-        if level == "host":
-            run = {"normalize_obs": True, "normalize_reward": True}
+        run = {"normalize_obs": True, "normalize_reward": True}
     elif traits.max_episode_steps is not None and traits.max_episode_steps >= 1000:
         kind = "long-horizon discrete control"
         chosen = dict(_LONG_DISCRETE)
     else:
-        kind, chosen = "large-return control", {}  # only the host's reward scaling below
+        kind, chosen = "small-scale observations", {}  # only the normalisation below
+    small = traits.smallest_obs_bound
+    if small is not None and small < _SMALL_SCALE:
+        run["normalize_obs"] = True
     threshold = traits.reward_threshold
-    if level == "host" and threshold is not None and abs(threshold) >= 1000:
+    if threshold is not None and abs(threshold) >= 1000:
+        kind = kind if run or chosen else "large-return control"
         run["normalize_reward"] = True
     if name in _KEEP_ROLLOUT:
         chosen = {k: v for k, v in chosen.items() if k not in ("num_envs", "num_steps")}

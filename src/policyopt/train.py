@@ -25,7 +25,14 @@ from policyopt.faults import NONFINITE, REJECTED, check_on_nan, is_fatal, raise_
 from policyopt.guard import guarded_update
 from policyopt.nn import Networks, make_networks
 
-__all__ = ["TrainOutput", "evaluate_policy", "make_train", "run_train"]
+__all__ = [
+    "Normalizer",
+    "RunningStats",
+    "TrainOutput",
+    "evaluate_policy",
+    "make_train",
+    "run_train",
+]
 
 HP = dict[str, jax.Array]
 
@@ -81,6 +88,50 @@ class EpisodeStats:
 
 
 @struct.dataclass
+class RunningStats:
+    """Running mean and variance (Chan et al. parallel update): the compiled twin of the host
+    loop's :class:`policyopt.host.RunningMeanStd` (SB3's VecNormalize), same update, same
+    ``1e-4`` prior count, same clipping at ±10 when applied."""
+
+    mean: jax.Array
+    var: jax.Array
+    count: jax.Array
+
+    @classmethod
+    def zeros(cls, shape: tuple[int, ...]) -> RunningStats:
+        return cls(jnp.zeros(shape), jnp.ones(shape), jnp.float32(1e-4))
+
+    def update(self, x: jax.Array) -> RunningStats:
+        """Fold in a batch ``x`` of shape ``[N, *shape]``."""
+        b_mean, b_var, b_n = x.mean(axis=0), x.var(axis=0), x.shape[0]
+        delta, total = b_mean - self.mean, self.count + b_n
+        m2 = self.var * self.count + b_var * b_n + delta**2 * self.count * b_n / total
+        return RunningStats(self.mean + delta * b_n / total, m2 / total, total)
+
+    def normalize(self, x: jax.Array) -> jax.Array:
+        return jnp.clip((x - self.mean) / jnp.sqrt(self.var + 1e-8), -10.0, 10.0)
+
+    def scale(self, x: jax.Array) -> jax.Array:
+        """Divide by the standard deviation only (reward scaling by the return's std)."""
+        return jnp.clip(x / jnp.sqrt(self.var + 1e-8), -10.0, 10.0)
+
+
+@struct.dataclass
+class Normalizer:
+    """Running observation normalisation and reward scaling of a compiled run (either may be
+    off: its field is None). ``disc_ret`` is each env's running discounted return, whose
+    variance scales the rewards, as SB3's VecNormalize and the host loop do."""
+
+    obs: RunningStats | None
+    ret: RunningStats | None
+    disc_ret: jax.Array | None
+
+    if TYPE_CHECKING:  # added by flax.struct.dataclass, which its typing does not declare
+
+        def replace(self, **changes: Any) -> Normalizer: ...
+
+
+@struct.dataclass
 class RunnerState:
     learner: Learner
     env_state: Any
@@ -90,6 +141,7 @@ class RunnerState:
     update: jax.Array
     frozen: jax.Array  # a fatal non-finite was seen: every later update is rejected
     rejected: jax.Array  # updates rejected as non-finite so far
+    norm: Normalizer
 
     if TYPE_CHECKING:  # added by flax.struct.dataclass, which its typing does not declare
 
@@ -97,27 +149,38 @@ class RunnerState:
 
 
 class TrainOutput(NamedTuple):
-    """What ``train`` returns: the final learner, per-update metrics and evaluation returns."""
+    """What ``train`` returns: the final learner, per-update metrics, evaluation returns and
+    the normalisation statistics (fields None when normalisation is off)."""
 
     learner: Learner
     metrics: dict[str, jax.Array]
     eval_returns: jax.Array
+    norm: Normalizer
 
 
 def evaluate_policy(
-    env: JaxEnv, nets: Networks, actor: Any, key: jax.Array, episodes: int, max_steps: int
+    env: JaxEnv,
+    nets: Networks,
+    actor: Any,
+    key: jax.Array,
+    episodes: int,
+    max_steps: int,
+    obs_stats: RunningStats | None = None,
 ) -> jax.Array:
     """Undiscounted return of the deterministic policy (mode) over ``episodes`` episodes.
 
     Runs ``episodes`` environments in parallel for ``max_steps`` steps and sums each one's
-    rewards up to its first episode end (later, auto-reset episodes are masked out).
+    rewards up to its first episode end (later, auto-reset episodes are masked out). The
+    policy sees observations normalised by ``obs_stats`` (frozen) when given; the return is
+    always the environment's own reward.
     """
     key, k_reset = jax.random.split(key)
     obs, state = env.reset(k_reset, episodes)
 
     def step(carry: Any, k: jax.Array) -> tuple[Any, None]:
         obs, state, total, alive = carry
-        action = nets.policy(actor, obs).mode()
+        seen = obs if obs_stats is None else obs_stats.normalize(obs)
+        action = nets.policy(actor, seen).mode()
         out = env.step(k, state, action)
         total = total + jnp.where(alive, out.reward, 0.0)
         alive = alive & ~(out.terminated | out.truncated)
@@ -133,6 +196,8 @@ def make_train(
     log_fn: Callable[[dict[str, Any]], None] | None = None,
     log_every: int = 10,
     on_nan: str = "raise",
+    normalize_obs: bool = False,
+    normalize_reward: bool = False,
 ) -> Callable[..., TrainOutput]:
     """Build ``train(key, hp=None) -> TrainOutput`` for ``config`` (not yet jitted).
 
@@ -149,6 +214,11 @@ def make_train(
             rejections in ``train/rejected_nonfinite``. A scan cannot raise: call
             :func:`policyopt.faults.raise_if_nonfinite` on the returned metrics (``run_train``
             does), which raises :class:`~policyopt.faults.NonFiniteError`.
+        normalize_obs: running observation normalisation inside the compiled loop (the
+            statistics are updated with every observation the policy acts on, and frozen for
+            the final evaluation), as the host level's ``normalize_obs``.
+        normalize_reward: scale rewards by the running std of the discounted return (the
+            learner sees scaled rewards; ``rollout/*`` and evaluation report the env's own).
 
     ``hp`` defaults to :func:`policyopt.configs.hparams` of ``config``; pass arrays in it and
     ``jax.vmap`` to sweep float hyperparameters in one compiled program.
@@ -167,18 +237,30 @@ def make_train(
 
     def rollout(runner: RunnerState, _: None) -> tuple[RunnerState, Transition]:
         key, k_act, k_env = jax.random.split(runner.key, 3)
-        learner = runner.learner
-        dist = nets.policy(learner.actor, runner.obs)
+        learner, norm = runner.learner, runner.norm
+        obs, final_of = runner.obs, (lambda x: x)
+        if norm.obs is not None:  # static: the program has no normalisation when off
+            obs_stats = norm.obs.update(obs)
+            norm = norm.replace(obs=obs_stats)
+            obs, final_of = obs_stats.normalize(obs), obs_stats.normalize
+        dist = nets.policy(learner.actor, obs)
         action = dist.sample(k_act)
         logp = dist.log_prob(action)
-        value = nets.value(learner.critic, runner.obs)
+        value = nets.value(learner.critic, obs)
         out = env.step(k_env, runner.env_state, action)
         done = out.terminated | out.truncated
         stats = runner.stats.record(out.reward, done)
+        reward = out.reward
+        if norm.ret is not None and norm.disc_ret is not None:
+            disc_ret = norm.disc_ret * config.gamma + reward
+            ret = norm.ret.update(disc_ret)
+            reward = ret.scale(reward)
+            norm = norm.replace(ret=ret, disc_ret=jnp.where(done, 0.0, disc_ret))
         tr = Transition(
-            runner.obs, action, logp, value, out.reward, out.terminated, done, out.final_obs
+            obs, action, logp, value, reward, out.terminated, done, final_of(out.final_obs)
         )
-        return runner.replace(env_state=out.state, obs=out.obs, stats=stats, key=key), tr
+        runner = runner.replace(env_state=out.state, obs=out.obs, stats=stats, key=key, norm=norm)
+        return runner, tr
 
     def update(runner: RunnerState, hp: HP) -> tuple[RunnerState, dict[str, jax.Array]]:
         runner, traj = jax.lax.scan(rollout, runner, None, config.num_steps)
@@ -219,14 +301,21 @@ def make_train(
         obs, env_state = env.reset(k_env, config.num_envs)
         learner = recipe.init(k_actor, k_critic, obs, hp)
         stats = EpisodeStats.zeros(config.num_envs)
-        runner = RunnerState(
-            learner, env_state, obs, stats, key, jnp.int32(0), jnp.bool_(False), jnp.int32(0)
+        norm = Normalizer(
+            obs=RunningStats.zeros(env.obs_shape) if normalize_obs else None,
+            ret=RunningStats.zeros(()) if normalize_reward else None,
+            disc_ret=jnp.zeros(config.num_envs) if normalize_reward else None,
         )
+        runner = RunnerState(
+            learner, env_state, obs, stats, key, jnp.int32(0), jnp.bool_(False), jnp.int32(0),
+            norm,
+        )  # fmt: skip
         runner, metrics = jax.lax.scan(lambda r, _: update(r, hp), runner, None, num_updates)
         eval_returns = evaluate_policy(
-            env, nets, runner.learner.actor, k_eval, config.eval_episodes, max_steps
-        )
-        return TrainOutput(runner.learner, metrics, eval_returns)
+            env, nets, runner.learner.actor, k_eval, config.eval_episodes, max_steps,
+            runner.norm.obs,
+        )  # fmt: skip
+        return TrainOutput(runner.learner, metrics, eval_returns, runner.norm)
 
     train.env = env  # type: ignore[attr-defined]
     train.networks = nets  # type: ignore[attr-defined]
@@ -246,6 +335,8 @@ def run_train(
     num_seeds: int = 1,
     on_nan: str = "raise",
     check_finite: bool = True,
+    normalize_obs: bool = False,
+    normalize_reward: bool = False,
 ) -> TimedRun:
     """Compile and run ``train`` for ``num_seeds`` vmapped seeds; compile and run timed apart.
 
@@ -253,7 +344,9 @@ def run_train(
         NonFiniteError: (``on_nan="raise"``, ``check_finite``) a seed hit a non-finite
             update; with ``check_finite=False`` the caller checks the metrics itself.
     """
-    train = make_train(config, on_nan=on_nan)
+    train = make_train(
+        config, on_nan=on_nan, normalize_obs=normalize_obs, normalize_reward=normalize_reward
+    )
     keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
     fn = jax.jit(jax.vmap(train))
     t0 = time.perf_counter()

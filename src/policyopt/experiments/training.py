@@ -84,8 +84,9 @@ class RunSpec:
         level: "compiled" (gymnax, vmapped seeds), "host" (Agent) or "auto" (compiled when
             the id is a gymnax id, else host).
         vectorization: host backend (see :class:`policyopt.Agent`).
-        normalize_obs / normalize_reward: host running normalisation; None (default): what
-            the environment defaults choose (on for continuous control), else off.
+        normalize_obs / normalize_reward: running observation normalisation and reward
+            scaling (SB3's VecNormalize), on both levels; None (default): what the environment
+            defaults choose (on for continuous control without a preset), else off.
         checkpoint_every: host updates per checkpoint segment (default: ≥ 50,000 steps).
         on_nan: "raise" (stop at the first non-finite update with
             :class:`~policyopt.faults.NonFiniteError`) or "skip" (reject such updates and go
@@ -303,8 +304,15 @@ def _train_compiled(
 
     from policyopt.train import run_train
 
+    normalize_obs, normalize_reward = spec.normalization()
     res = run_train(
-        cfg, seed=spec.seed, num_seeds=spec.seeds, on_nan=spec.on_nan, check_finite=False
+        cfg,
+        seed=spec.seed,
+        num_seeds=spec.seeds,
+        on_nan=spec.on_nan,
+        check_finite=False,
+        normalize_obs=normalize_obs,
+        normalize_reward=normalize_reward,
     )
     metrics = {k: np.asarray(v) for k, v in jax.device_get(res.output.metrics).items()}
     timing = {
@@ -320,14 +328,14 @@ def _train_compiled(
         raise_if_nonfinite(metrics, spec.on_nan, spec.env_id, spec.seed)
         _check_eval(eval_returns, spec)
     except TrainingError as err:
-        _export_compiled_agents(cfg, spec, run_dir, res.output.learner, metrics)
+        _export_compiled_agents(cfg, spec, run_dir, res.output, metrics)
         write_artifacts(run_dir, spec, metrics)
         record_failure(run_dir, err)
         raise
     summary = json.loads((run_dir / "summary.json").read_text())
     if on_result is not None:
         on_result(summary)
-    _export_compiled_agents(cfg, spec, run_dir, res.output.learner, metrics)
+    _export_compiled_agents(cfg, spec, run_dir, res.output, metrics)
     write_artifacts(run_dir, spec, metrics)
     return summary
 
@@ -358,9 +366,10 @@ def record_failure(run_dir: Path, err: BaseException) -> None:
 
 
 def _export_compiled_agents(
-    cfg: BaseConfig, spec: RunSpec, run_dir: Path, learners: Any, metrics: dict[str, Any]
+    cfg: BaseConfig, spec: RunSpec, run_dir: Path, output: Any, metrics: dict[str, Any]
 ) -> None:
-    """Write each seed's final learner as an :class:`policyopt.Agent` checkpoint.
+    """Write each seed's final learner (and normalisation statistics) as an
+    :class:`policyopt.Agent` checkpoint.
 
     Only for ids Gymnasium also knows (the compiled and host envs then share observations
     and actions), so ``policyopt eval RUN --video`` and ``Agent.load`` work on compiled runs.
@@ -369,15 +378,35 @@ def _export_compiled_agents(
     import jax
 
     from policyopt.agent import Agent
+    from policyopt.host import RunningMeanStd
 
     if spec.env_id not in gym.registry:
         return
     fields = agent_fields(cfg)
-    agent = Agent(spec.algo, spec.env_id, seed=spec.seed, vectorization="sync", **fields)
+    normalize_obs, normalize_reward = spec.normalization()
+    agent = Agent(
+        spec.algo,
+        spec.env_id,
+        seed=spec.seed,
+        vectorization="sync",
+        normalize_obs=normalize_obs,
+        normalize_reward=normalize_reward,
+        **fields,
+    )
     names = sorted(metrics)
     done = good_updates(metrics, spec.on_nan)  # a failed seed's learner is its last good one
+    norm = jax.device_get(output.norm)
+
+    def host_stats(stats: Any, k: int) -> RunningMeanStd | None:
+        if stats is None:
+            return None
+        mean, var = (np.asarray(a[k], np.float64) for a in (stats.mean, stats.var))
+        return RunningMeanStd(mean, var, float(stats.count[k]))
+
     for k in range(spec.seeds):
-        agent.state.learner = jax.tree.map(lambda x, k=k: x[k], learners)
+        agent.state.obs_rms = host_stats(norm.obs, k)
+        agent.state.ret_rms = host_stats(norm.ret, k)
+        agent.state.learner = jax.tree.map(lambda x, k=k: x[k], output.learner)
         agent.state.update = int(done[k])
         agent.state.history = [
             {n: float(metrics[n][k, u]) for n in names} for u in range(int(done[k]))
