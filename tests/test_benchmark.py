@@ -154,3 +154,27 @@ def test_benchmark_runs_resumes_and_reports(tmp_path: Path) -> None:
     other = Suite.from_dict({**TINY, "seed": 7})
     with pytest.raises(ConfigError, match="different run"):
         run_benchmark(other, out, log=logs.append)
+
+
+def test_a_finished_cell_whose_settings_changed_since_is_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same suite, but the library now resolves the spec to other settings (a new preset or
+    environment default): the stored result is stale and the cell runs again."""
+    from policyopt.experiments import benchmark
+
+    suite = Suite.from_dict({**TINY, "recipes": ["ppo"]})
+    (cell,) = suite.cells()
+    run_dir = tmp_path / "cells" / cell.name
+    run_dir.mkdir(parents=True)
+    from policyopt.experiments.training import write_spec
+    from policyopt.runs import save_run
+
+    write_spec(run_dir, cell.spec)
+    info = cell.spec.to_json() | {"normalization": {"obs": False, "reward": False}}
+    save_run(run_dir, cell.spec.config(), {"m": np.zeros((2, 1))}, np.zeros((2, 1)), {}, info,
+             tensorboard=False)  # fmt: skip
+    (run_dir / "benchmark_cell.json").write_text(json.dumps({"status": "ok"}))
+    assert benchmark._finished(cell, tmp_path) == {"status": "ok"}
+    monkeypatch.setattr(type(cell.spec), "normalization", lambda self: (True, False))
+    assert benchmark._finished(cell, tmp_path) is None

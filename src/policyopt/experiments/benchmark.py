@@ -31,6 +31,7 @@ of recipes, Agarwal et al. 2021), a learning-curve grid with bands, and a Markdo
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import time
@@ -350,7 +351,26 @@ def _finished(cell: Cell, out: Path) -> dict[str, Any] | None:
             f"{run_dir} holds a different run of {cell.name} (its spec.json differs from the "
             "suite's); use another --out or remove that cell's directory",
         )
+    if _settings_of(cell.spec) != _stored_settings(run_dir):
+        return None  # the same spec now resolves to other settings (a new preset or default)
     return dict(json.loads(result.read_text()))
+
+
+def _settings_of(spec: RunSpec) -> dict[str, Any]:
+    """What a spec resolves to today: its config, and the normalisation it runs with."""
+    from policyopt.runs import json_safe
+
+    cfg = json.loads(json.dumps(json_safe(dataclasses.asdict(spec.config())), default=list))
+    return {"config": cfg, "normalization": list(spec.normalization())}
+
+
+def _stored_settings(run_dir: Path) -> dict[str, Any]:
+    raw = json.loads((run_dir / "config.json").read_text())
+    run = raw.pop("run", {})
+    raw.pop("algo", None)
+    resolved = run.get("normalization", {})
+    normalization = [resolved.get("obs", False), resolved.get("reward", False)]
+    return {"config": raw, "normalization": normalization}
 
 
 def _cell_row(cell: Cell, res: dict[str, Any]) -> dict[str, Any]:

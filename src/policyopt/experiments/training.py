@@ -215,7 +215,11 @@ def train_run(
     cfg = spec.check()
     level = spec.resolved_level()
     run_dir = Path(run_dir)
-    info = spec.to_json() | {"level": level}
+    obs_norm, reward_norm = spec.normalization()
+    info = spec.to_json() | {
+        "level": level,
+        "normalization": {"obs": obs_norm, "reward": reward_norm},  # as resolved
+    }
     defaults = spec.env_defaults()
     if defaults is not None:  # what was chosen for the user, kept in config.json
         info["env_defaults"] = defaults.to_json()
