@@ -284,6 +284,21 @@ def test_ctrl_c_keeps_the_last_segment_checkpoint_and_resume_is_exact(tmp_path: 
     assert resumed.history == full.history
 
 
+def test_a_callback_stop_keeps_the_segment_checkpoint_and_resume_is_exact(
+    tmp_path: Path,
+) -> None:
+    ckpt = tmp_path / "run.ckpt"
+    kw = {"seed": 4, "checkpoint_every": 2, **SMALL}
+    agent = Agent("ppo", "CartPole-v1", checkpoint_path=ckpt, **kw)
+    agent.learn(64 * 6, callback=lambda m: agent.state.update != 3)
+    assert agent.state.update == 3  # stopped where the callback said
+    meta, _ = read_checkpoint(ckpt)
+    assert meta["update"] == 2  # not overwritten with the mid-segment state
+    resumed = Agent.load(ckpt).learn(64 * 6, resume=True)
+    full = Agent("ppo", "CartPole-v1", **kw).learn(64 * 6)
+    assert resumed.history == full.history
+
+
 def test_host_update_compiles_once() -> None:
     """The jitted guarded update (batch preparation included) is traced once for the run."""
     agent = Agent("trpo", "CartPole-v1", num_envs=2, num_steps=32, vf_batch_size=32)

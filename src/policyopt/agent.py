@@ -163,8 +163,8 @@ class Agent:
         """Train until ``total_timesteps`` (whole rollouts); ``callback(metrics) is False`` stops.
 
         With ``checkpoint_path`` set, a checkpoint is written atomically at the start, every
-        ``checkpoint_every`` updates (segment boundaries) and at the end. On Ctrl-C the last
-        segment checkpoint is kept, not overwritten with a mid-segment state, and
+        ``checkpoint_every`` updates (segment boundaries) and at the end of the run. On Ctrl-C
+        or a ``callback`` stop the last segment checkpoint is kept, not overwritten with a mid-segment state, and
         ``KeyboardInterrupt`` is re-raised: environments cannot be saved mid-episode, but
         every segment starts from freshly seeded ones, so ``learn(..., resume=True)`` from a
         segment checkpoint reproduces the uninterrupted run exactly (at the cost of redoing
@@ -200,7 +200,10 @@ class Agent:
         finally:
             if bar is not None:
                 bar.stop()
-        if self.checkpoint_path is not None and self.state.update % every != 0:
+        finished = self.state.update >= target
+        if self.checkpoint_path is not None and finished and self.state.update % every != 0:
+            # The finished run. A callback stop mid-segment keeps the last segment checkpoint
+            # instead, as Ctrl-C does: a mid-segment state cannot resume exactly.
             self.save(self.checkpoint_path)
         return self
 
