@@ -151,6 +151,12 @@ def test_benchmark_runs_resumes_and_reports(tmp_path: Path) -> None:
     # the compiled program is deterministic: the rerun cell gives the same returns
     assert third["cells"][1]["returns_per_seed"] == result["cells"][1]["returns_per_seed"]
 
+    # a selection runs only its cells, and the results still hold every finished cell
+    logs.clear()
+    part = run_benchmark(suite, out, recipes=("ppo",), log=logs.append)
+    assert "1 already done, 0 to run" in logs[0]
+    assert [c["cell"] for c in part["cells"]] == ["ppo-CartPole-v1", "trpo-CartPole-v1"]
+
     other = Suite.from_dict({**TINY, "seed": 7})
     with pytest.raises(ConfigError, match="different run"):
         run_benchmark(other, out, log=logs.append)

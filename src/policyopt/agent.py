@@ -164,11 +164,11 @@ class Agent:
 
         With ``checkpoint_path`` set, a checkpoint is written atomically at the start, every
         ``checkpoint_every`` updates (segment boundaries) and at the end of the run. On Ctrl-C
-        or a ``callback`` stop the last segment checkpoint is kept, not overwritten with a mid-segment state, and
-        ``KeyboardInterrupt`` is re-raised: environments cannot be saved mid-episode, but
-        every segment starts from freshly seeded ones, so ``learn(..., resume=True)`` from a
-        segment checkpoint reproduces the uninterrupted run exactly (at the cost of redoing
-        at most one segment, ≥ 50,000 steps by default).
+        or a ``callback`` stop the last segment checkpoint is kept, not overwritten with a
+        mid-segment state (Ctrl-C then re-raises ``KeyboardInterrupt``): environments cannot
+        be saved mid-episode, but every segment starts from freshly seeded ones, so
+        ``learn(..., resume=True)`` from a segment checkpoint reproduces the uninterrupted run
+        exactly (at the cost of redoing at most one segment, ≥ 50,000 steps by default).
 
         A run-time failure (:class:`~policyopt.faults.NonFiniteError`,
         :class:`~policyopt.faults.EnvError`, :class:`~policyopt.faults.EnvTimeoutError`) keeps

@@ -436,21 +436,29 @@ def run_benchmark(
     check_int("benchmark", "--workers", workers, 1)
     if seeds is not None:
         check_int("benchmark", "--seeds", seeds, 1)
-    cells = suite.cells(recipes, envs, seeds)  # all validated before the first trains
+    selected = suite.cells(recipes, envs, seeds)  # all validated before the first trains
+    cells = suite.cells(seeds=seeds) if recipes or envs else selected
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     results_file = Path(results_path) if results_path else out / "results.json"
     rows: dict[str, dict[str, Any]] = {}
     todo = []
     for cell in cells:
-        done = _finished(cell, out)
+        chosen = cell in selected
+        try:
+            done = _finished(cell, out)
+        except ConfigError:
+            if chosen:
+                raise
+            continue  # another run of a cell not selected now: not part of these results
         if done is not None:
             rows[cell.name] = _cell_row(cell, done)
-        else:
+        elif chosen:
             todo.append(cell)
     log(
-        f"benchmark {suite.name}: {len(cells)} cells × {seeds or suite.seeds} seeds, "
-        f"{len(cells) - len(todo)} already done, {len(todo)} to run ({executor})"
+        f"benchmark {suite.name}: {len(selected)} cells × {seeds or suite.seeds} seeds, "
+        f"{len(selected) - len(todo)} already done, {len(todo)} to run ({executor}); "
+        f"the results hold every finished cell of the suite ({len(rows)} now)"
     )
     t0 = time.perf_counter()
 
@@ -488,7 +496,8 @@ def _write_results(
 
     from policyopt import __version__
 
-    ordered = [rows[c.name] for c in cells if c.name in rows]
+    cells = [c for c in cells if c.name in rows]  # finished (or failed) cells only
+    ordered = [rows[c.name] for c in cells]
     total = sum(r["wall_seconds"] or 0.0 for r in ordered)
     result = {
         "suite": suite.name,
