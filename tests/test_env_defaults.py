@@ -90,3 +90,14 @@ def test_cli_prints_the_defaults_and_config_json_keeps_them(tmp_path: Path) -> N
     assert cfg["num_steps"] == 256
     assert cfg["run"]["env_defaults"]["kind"] == "continuous control"
     assert cfg["run"]["env_defaults"]["config"]["gae_lambda"] == 0.95
+
+
+def test_a_preset_tuned_with_normalisation_carries_it() -> None:
+    spec = RunSpec("mdpo", "Pendulum-v1")
+    assert spec.env_defaults() is None  # a preset: the defaults are not consulted for config
+    assert spec.normalization() == (True, True) and spec.config().learning_rate == 1e-3
+    assert RunSpec("mdpo", "Pendulum-v1", normalize_reward=False).normalization() == (True, False)
+    assert RunSpec("mdpo", "Pendulum-v1", use_preset=False).normalization() == (False, False)
+    from policyopt.presets import preset
+
+    assert "normalize_obs" not in preset("mdpo", "Pendulum-v1")[0]  # config fields only

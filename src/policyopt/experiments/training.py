@@ -48,7 +48,7 @@ from policyopt.faults import (
     good_updates,
     raise_if_nonfinite,
 )
-from policyopt.presets import preset
+from policyopt.presets import preset, preset_run
 from policyopt.runs import json_safe, metrics_from_histories, save_run, write_tensorboard
 
 if TYPE_CHECKING:
@@ -163,9 +163,12 @@ class RunSpec:
         return env_defaults(CONFIGS[self.algo], env_traits(self.env_id, level), level)
 
     def normalization(self) -> tuple[bool, bool]:
-        """``(normalize_obs, normalize_reward)``: the explicit choice, else the defaults'."""
+        """``(normalize_obs, normalize_reward)``: the explicit choice, else the preset's, else
+        the environment defaults', else off."""
         d = self.env_defaults()
-        chosen = d.run if d is not None else {}
+        chosen: dict[str, Any] = d.run if d is not None else {}
+        if self.use_preset:
+            chosen = {**chosen, **preset_run(self.algo, self.env_id)}
         obs, rew = self.normalize_obs, self.normalize_reward
         return (
             chosen.get("normalize_obs", False) if obs is None else obs,
