@@ -513,7 +513,7 @@ def reproduce(
         _fail(ConfigError("cli", "WHAT", f"got {what!r}; allowed: paper"))
     try:
         if redraw:
-            report = redraw_paper(out, budget)
+            report = redraw_paper(out)
         else:
             report = reproduce_paper(out, budget, seeds, with_sb3, progress, log=console.print)
     except (ConfigError, ValueError) as err:

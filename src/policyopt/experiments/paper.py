@@ -86,7 +86,7 @@ def reproduce_paper(
     return write_report(out, runs, seconds, figures, budget, seeds)
 
 
-def redraw_paper(out_dir: str | Path, budget: str = "full") -> Path:
+def redraw_paper(out_dir: str | Path) -> Path:
     """Figures and report again from the run directories already in ``out_dir`` (ours and
     SB3's, e.g. the CSVs committed under ``docs/paper/runs``), without training.
 
@@ -110,6 +110,9 @@ def redraw_paper(out_dir: str | Path, budget: str = "full") -> Path:
         summary = json.loads((path / "summary.json").read_text())
         seconds[name] = float(summary.get("run_seconds", float("nan")))
         seeds = max(seeds, len(summary["eval_mean_return_per_seed"]))
+    lunar = next(p for n, p in runs.items() if LUNAR in n)
+    steps = json.loads((lunar / "config.json").read_text()).get("total_timesteps")
+    budget = next((k for k, b in BUDGETS.items() if b.lunar_steps == steps), f"{steps} steps")
     figures = plot_paper_figures(runs, out)
     return write_report(out, runs, seconds, figures, budget, seeds)
 
