@@ -45,6 +45,7 @@ import numpy as np
 from policyopt.composition import display_name, file_safe, parse_recipe
 from policyopt.errors import ConfigError, check_choice, check_int
 from policyopt.experiments.executors import map_in_processes, map_on_ray
+from policyopt.experiments.sweep import overrides_for
 from policyopt.experiments.training import LEVELS, RUN_FIELDS, RunSpec, train_run
 from policyopt.runs import atomic_write_text, json_safe
 
@@ -177,7 +178,7 @@ class Suite:
                 if recipes and recipe not in recipes:
                     continue
                 name, _ = parse_recipe(recipe)
-                overrides = _for_recipe(self.fixed, name)
+                overrides = overrides_for(self.fixed, name)
                 spec = RunSpec(
                     recipe,
                     entry.env_id,
@@ -192,18 +193,6 @@ class Suite:
                 cell_name = f"{file_safe(recipe)}-{entry.env_id}"
                 out.append(Cell(cell_name, recipe, entry, spec))
         return out
-
-
-def _for_recipe(fixed: dict[str, Any], algo: str) -> dict[str, Any]:
-    """``set`` overrides that apply to ``algo``: plain fields, and ``algo.field`` ones."""
-    out = {}
-    for key, value in fixed.items():
-        prefix, _, name = key.rpartition(".")
-        if not prefix:
-            out[key] = value
-        elif prefix == algo:
-            out[name] = value
-    return out
 
 
 def load_suite(name_or_path: str | Path) -> Suite:
@@ -272,12 +261,6 @@ def published_for(algo: str, env_id: str, steps: int) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- statistics
 
 
-def _bootstrap_mean_ci(x: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
 def optimality_gap(scores: np.ndarray, target: float = 1.0) -> float:
     """Mean shortfall of normalised scores below ``target`` (rliable's optimality gap): runs
     above the target count as 0, so it rewards reaching the reference everywhere."""
@@ -297,16 +280,16 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
 
 def cell_stats(returns: np.ndarray) -> dict[str, Any]:
     """Mean, IQM and 95% bootstrap CI of the mean of per-seed final evaluation returns."""
-    from scipy.stats import trim_mean
+    from policyopt.plots import bootstrap_ci, iqm
 
     r = np.asarray(returns, np.float64)
-    lo, hi = _bootstrap_mean_ci(r)
+    lo, hi = bootstrap_ci(r[:, None])
     return {
         "returns_per_seed": r.tolist(),
         "mean": float(r.mean()),
         "std": float(r.std()),
-        "iqm": float(trim_mean(r, 0.25)),
-        "ci95": [lo, hi],
+        "iqm": iqm(r),
+        "ci95": [float(lo[0]), float(hi[0])],
     }
 
 

@@ -172,7 +172,7 @@ def _points(sweep: SweepSpec, algo: str, rng: np.random.Generator) -> list[dict[
     return [{f: _sample(sweep.params[k], rng, k) for k, f in keys} for _ in range(sweep.samples)]
 
 
-def _for_algo(values: dict[str, Any], algo: str) -> dict[str, Any]:
+def overrides_for(values: dict[str, Any], algo: str) -> dict[str, Any]:
     """``{"field": v, "algo.field": w}`` → the fields that apply to ``algo``."""
     return {f: v for k, v in values.items() for ok, f in [_applies(k, algo)] if ok}
 
@@ -191,7 +191,7 @@ def make_trials(sweep: SweepSpec) -> list[Trial]:
             name = f"{file_safe(algo)}-{env.replace('/', '_')}-{i:03d}"
             spec = RunSpec(
                 algo, env, seeds=sweep.seeds, seed=sweep.seed, steps=sweep.steps,
-                overrides={**_for_algo(sweep.fixed, algo), **point}, **sweep.run,
+                overrides={**overrides_for(sweep.fixed, algo), **point}, **sweep.run,
             )  # fmt: skip
             try:
                 spec.check()  # config, env id and extras, before anything trains
