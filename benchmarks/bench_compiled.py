@@ -8,6 +8,9 @@ subprocess, one at a time, so nothing competes for the 2 cores.
 
 Run: ``python benchmarks/bench_compiled.py [--seeds-scaling]``; writes
 ``benchmarks/results/compiled.json`` and prints the table (ratios against peers).
+``--compile-only``: each recipe's program built in a new process with an empty cache
+directory (cold) and again in a second process (warm: the compilation and program caches
+filled); writes ``benchmarks/results/compile_times.json``.
 """
 
 from __future__ import annotations
@@ -51,6 +54,37 @@ def ours(algo: str, num_seeds: int = 1, seed: int = 0) -> dict:
     }
 
 
+COMPILE_CHILD = """
+import json, sys
+from policyopt import program_cache
+from policyopt.configs import make_config
+from policyopt.presets import PRESETS
+from policyopt.train import run_train
+kw, budget = PRESETS[(sys.argv[1], "CartPole-v1")]
+res = run_train(make_config(sys.argv[1], env_id="CartPole-v1", total_timesteps=budget, **kw))
+print(json.dumps({"compile_seconds": res.compile_seconds, "hits": program_cache.STATS.hits}))
+"""
+
+
+def compile_times(algo: str) -> dict:
+    """Build time of the training program in a new process: cold (an empty cache directory,
+    the first run after install) and warm (a second process, the caches filled)."""
+    import os
+
+    cache = tempfile.mkdtemp(prefix="bench_compile_")
+    env = {**os.environ, "POLICYOPT_CACHE_DIR": cache}
+    out = {}
+    for kind in ("cold", "warm"):
+        proc = subprocess.run(
+            [sys.executable, "-c", COMPILE_CHILD, algo],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        out[f"{kind}_compile_seconds"] = row["compile_seconds"]
+        out[f"{kind}_program_cache_hits"] = row["hits"]
+    return {"name": f"policyopt_{algo}_compile", **out}
+
+
 def peer(name: str, timesteps: int) -> dict:
     if not COMPARE_PY.exists():
         return {"name": name, "skipped": f"{COMPARE_PY} missing (see benchmarks/peers.py)"}
@@ -77,8 +111,28 @@ def main() -> None:
     parser.add_argument(
         "--seeds-scaling", action="store_true", help="also time 16 vmapped seeds vs 1"
     )
+    parser.add_argument(
+        "--compile-only",
+        action="store_true",
+        help="only cold and warm build times per recipe (new processes, fresh cache)",
+    )
     args = parser.parse_args()
-    rows = [ours(a) for a in ("ppo", "trpo", "npg", "mdpo", "ppo_kl", "pg", "adaptive_trpo")]
+    algos = ("ppo", "trpo", "npg", "mdpo", "ppo_kl", "pg", "adaptive_trpo")
+    if args.compile_only:
+        times = [compile_times(a) for a in algos]
+        out = ROOT / "benchmarks" / "results" / "compile_times.json"
+        doc = {
+            "command": "python benchmarks/bench_compiled.py --compile-only",
+            "date": time.strftime("%Y-%m-%d"),
+            "jax": jax.__version__,
+            "rows": times,
+        }
+        out.write_text(json.dumps(doc, indent=2) + "\n")
+        for r in times:
+            print(f"{r['name']:32s} cold {r['cold_compile_seconds']:6.2f} s   "
+                  f"warm {r['warm_compile_seconds']:5.2f} s")  # fmt: skip
+        return
+    rows = [ours(a) for a in algos]
     rows += [
         peer("rejax_ppo", 100_000),
         peer("sb3_ppo", 100_000),

@@ -63,7 +63,7 @@ def interrupt_update(monkeypatch):
     real update back so the run can be resumed."""
     from policyopt.host import HostTrainer
 
-    original = HostTrainer.run_update
+    original = HostTrainer.start_update  # where every update begins (Agent.learn, lockstep)
 
     def arm(n: int):
         calls = {"n": 0}
@@ -74,7 +74,7 @@ def interrupt_update(monkeypatch):
                 raise KeyboardInterrupt
             return original(self, state)
 
-        monkeypatch.setattr(HostTrainer, "run_update", interrupted)
-        return lambda: monkeypatch.setattr(HostTrainer, "run_update", original)
+        monkeypatch.setattr(HostTrainer, "start_update", interrupted)
+        return lambda: monkeypatch.setattr(HostTrainer, "start_update", original)
 
     return arm

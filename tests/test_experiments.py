@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -60,14 +61,17 @@ def test_host_run_layout_tensorboard_eval_and_video(tmp_path: Path) -> None:
     assert "all seeds" in ev.output and (tmp_path / "v.gif").stat().st_size > 0
 
 
+@pytest.mark.parametrize(("seeds", "at"), [(2, 2 * 4 + 2), (3, 3 * 2 + 1)])
 def test_interrupted_host_run_resumes_to_the_uninterrupted_numbers(
-    tmp_path: Path, interrupt_update
+    tmp_path: Path, interrupt_update, seeds: int, at: int
 ) -> None:
+    """Seeds train in lockstep (the updates start seed 0, 1, …, 0, 1, …): Ctrl-C at the
+    ``at``-th one stops every seed, each keeps its last segment checkpoint, resume is exact."""
     small = {"num_envs": 2, "num_steps": 32, "batch_size": 32, "n_epochs": 2}
-    spec = RunSpec("ppo", "CartPole-v1", seeds=2, steps=64 * 6, overrides=small,
+    spec = RunSpec("ppo", "CartPole-v1", seeds=seeds, steps=64 * 6, overrides=small,
                    checkpoint_every=2, level="host")  # fmt: skip
     full = train_run(spec, tmp_path / "full")
-    restore = interrupt_update(6 + 4)  # Ctrl-C during the second seed's 4th update
+    restore = interrupt_update(at)  # (2, 10): the 2nd seed's 5th update; (3, 7): 1st's 3rd
     with pytest.raises(KeyboardInterrupt):
         train_run(spec, tmp_path / "cut")
     restore()
@@ -161,3 +165,31 @@ def test_sb3_runs_land_in_the_same_layout(tmp_path: Path) -> None:
     # The exact KL(π_k‖π_{k+1}) of each update, not SB3's k3 approx_kl under another name.
     assert np.all(m["train/kl_forward"][0] > 0)
     assert not np.allclose(m["train/kl_forward"][0], m["train/approx_kl"][0])
+
+
+@pytest.mark.parametrize("algo", ["ppo", "trpo"])
+def test_seeds_in_lockstep_equal_each_seed_run_alone(tmp_path: Path, algo: str) -> None:
+    """A host run of 3 seeds trains them in lockstep in one process; every seed's metrics,
+    evaluation and checkpoint are bit-identical to that seed trained by itself."""
+    from policyopt.checkpoint import read_checkpoint
+
+    small = {"num_envs": 2, "num_steps": 32}
+    small |= {"batch_size": 32, "n_epochs": 2} if algo == "ppo" else {"vf_batch_size": 32}
+    base = {"steps": 64 * 5, "overrides": small, "checkpoint_every": 2, "level": "host",
+            "use_preset": False}  # fmt: skip
+    together = train_run(RunSpec(algo, "CartPole-v1", seeds=3, seed=7, **base), tmp_path / "t")
+    m_together = load_metrics(tmp_path / "t")
+    for k in range(3):
+        alone = train_run(RunSpec(algo, "CartPole-v1", seed=7 + k, **base), tmp_path / f"a{k}")
+        assert alone["eval_mean_return_per_seed"] == [together["eval_mean_return_per_seed"][k]]
+        m_alone = load_metrics(tmp_path / f"a{k}")
+        for key in m_alone:
+            np.testing.assert_array_equal(m_alone[key][0], m_together[key][k], err_msg=key)
+        a_meta, a_arrays = read_checkpoint(tmp_path / f"a{k}" / "checkpoints" / "seed_0.ckpt")
+        t_meta, t_arrays = read_checkpoint(tmp_path / "t" / "checkpoints" / f"seed_{k}.ckpt")
+        assert a_meta["update"] == t_meta["update"] == 5
+        a_leaves = jax.tree_util.tree_flatten_with_path(a_arrays)[0]
+        t_leaves = jax.tree_util.tree_flatten_with_path(t_arrays)[0]
+        assert [p for p, _ in a_leaves] == [p for p, _ in t_leaves]
+        for (path, x), (_, y) in zip(a_leaves, t_leaves, strict=True):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y), err_msg=str(path))

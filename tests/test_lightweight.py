@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from policyopt.experiments import RunSpec, train_run
 
 HEAVY = ("jax", "jaxlib", "flax", "optax", "gymnasium", "gymnax", "envpool", "matplotlib",
@@ -67,18 +69,38 @@ def test_the_result_is_on_disk_and_reported_before_the_artifacts(tmp_path: Path)
     assert {"tb", "return.png", "checkpoints"} <= after
 
 
-def test_the_deferred_seaborn_keeps_find_spec_and_loads_on_use() -> None:
-    code = (
-        "import importlib.util, sys\n"
-        "from policyopt.imports import import_gymnax\n"
-        "import_gymnax()\n"
-        "assert importlib.util.find_spec('seaborn').name == 'seaborn'\n"
-        "assert type(sys.modules['seaborn']).__name__ == '_Deferred'\n"
-        "import seaborn\n"
-        "assert len(seaborn.color_palette('cubehelix', 3)) == 3\n"
-        "assert type(sys.modules['seaborn']).__name__ == 'module'"
-    )
-    assert "scipy" not in _loaded_after(code.split("import seaborn\n")[0])
+_SEABORN = (
+    "import importlib.util, sys\n"
+    "from policyopt.imports import import_gymnax\n"
+    "import_gymnax()\n"
+    "assert importlib.util.find_spec('seaborn').name == 'seaborn'\n"
+    "assert type(sys.modules['seaborn']).__name__ == '_Deferred'\n"
+    "import seaborn\n"
+    "assert len(seaborn.color_palette('cubehelix', 3)) == 3\n"
+    "assert type(sys.modules['seaborn']).__name__ == 'module'"
+)
+# pyplot, which user code may import afterwards in any spelling
+_PYPLOT = (
+    "import sys\n"
+    "from policyopt.imports import import_gymnax\n"
+    "import_gymnax()\n"
+    "assert type(sys.modules['matplotlib.pyplot']).__name__ == '_Deferred'\n"
+    "import matplotlib.pyplot\n"
+    "import matplotlib.pyplot as plt\n"
+    "from matplotlib import pyplot\n"
+    "fig = matplotlib.pyplot.figure(); plt.close(fig); pyplot.close('all')\n"
+    "assert type(sys.modules['matplotlib.pyplot']).__name__ == 'module'\n"
+    "assert sys.modules['matplotlib'].pyplot is sys.modules['matplotlib.pyplot']"
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "first_use"), [(_SEABORN, "import seaborn\n"), (_PYPLOT, "import matplotlib.pyplot\n")]
+)
+def test_gymnax_rendering_imports_are_deferred_and_load_on_use(code: str, first_use: str) -> None:
+    """What gymnax imports only to render (seaborn, pyplot) is a stand-in until first used:
+    nothing of scipy is loaded before, and the real module works and replaces it after."""
+    assert "scipy" not in _loaded_after(code.split(first_use)[0])
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

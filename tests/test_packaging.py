@@ -180,7 +180,7 @@ def test_wheel_metadata_is_complete(dist: dict[str, Path]) -> None:
     assert SpecifierSet(meta["Requires-Python"]) == SpecifierSet(PYPROJECT["requires-python"])
     assert set(meta.get_all("Provides-Extra") or []) == set(PYPROJECT["optional-dependencies"])
     assert set(EXTRAS) <= set(PYPROJECT["optional-dependencies"])
-    assert "policyopt = policyopt.cli:app" in entry_points
+    assert "policyopt = policyopt.cli:main" in entry_points
     assert "policyopt/py.typed" in names
     package = ROOT / "src" / "policyopt"
     sources = {

@@ -49,7 +49,7 @@ from pathlib import Path
 from policyopt.experiments import RunSpec, train_run
 from policyopt.host import HostTrainer
 
-release, original = Path(sys.argv[2]), HostTrainer.run_update
+release, original = Path(sys.argv[2]), HostTrainer.start_update
 
 def held(self, state):  # a writer in the middle of training, until the test releases it
     out = original(self, state)
@@ -58,7 +58,7 @@ def held(self, state):  # a writer in the middle of training, until the test rel
         time.sleep(0.05)
     return out
 
-HostTrainer.run_update = held
+HostTrainer.start_update = held
 spec = RunSpec("ppo", "CartPole-v1", steps=128, overrides=json.loads(sys.argv[3]),
                use_preset=False, level="host")
 train_run(spec, sys.argv[1])

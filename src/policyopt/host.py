@@ -52,7 +52,7 @@ from policyopt.guard import guarded_update
 from policyopt.host_policy import HostPolicy
 from policyopt.nn import Networks, make_networks
 
-__all__ = ["HostState", "HostTrainer", "RunningMeanStd", "segment_seed"]
+__all__ = ["HostState", "HostTrainer", "PendingUpdate", "RunningMeanStd", "segment_seed"]
 
 
 @dataclass
@@ -193,6 +193,10 @@ class HostTrainer:
                 self.config.env_id, self.backend, f"{type(err).__name__}: {err}", where
             ) from err
 
+    def close(self) -> None:
+        """Close the vector environment (a later rollout opens a new one)."""
+        self._discard_envs()
+
     def _discard_envs(self) -> None:
         self._envs_broken, self._obs = True, None
         with contextlib.suppress(Exception):  # already failing: the original error matters
@@ -280,6 +284,15 @@ class HostTrainer:
                 (``state`` keeps the last good learner and update count).
             EnvError: the environment raised or timed out (``EnvTimeoutError``).
         """
+        return self.finish_update(state, self.start_update(state))
+
+    def start_update(self, state: HostState) -> PendingUpdate:
+        """Collect one rollout and dispatch its update, without waiting for it.
+
+        JAX dispatches the jitted update asynchronously: it runs on XLA's threads while the
+        caller does something else — in :func:`policyopt.agent.learn_together`, another
+        seed's rollout. :meth:`finish_update` waits for it and applies it.
+        """
         traj = self.collect(state)
         state.key, k = jax.random.split(state.key)
         # Schedules (learning-rate annealing, MDPO's t_k) run over the current learn() call's
@@ -288,13 +301,17 @@ class HostTrainer:
         learner, metrics = self._update(
             state.learner, traj, k, self.hp, progress, jnp.int32(state.update)
         )
-        out = {k: float(v) for k, v in jax.device_get(metrics).items()}
+        return PendingUpdate(learner, metrics)
+
+    def finish_update(self, state: HostState, pending: PendingUpdate) -> dict[str, float]:
+        """Wait for a :meth:`start_update` and apply it to ``state``; its metrics."""
+        out = {k: float(v) for k, v in jax.device_get(pending.metrics).items()}
         code = int(out[NONFINITE])
         if is_fatal(code, self.on_nan):
             raise NonFiniteError(QUANTITIES[code - 1], state.update, self.config.env_id, self.seed)
         previous = state.history[-1].get(REJECTED, 0.0) if state.history else 0.0
         out[REJECTED] = previous + float(code > 0)
-        state.learner = learner  # the old learner when the guard rejected the step
+        state.learner = pending.learner  # the old learner when the guard rejected the step
         state.update += 1
         out["rollout/ep_rew_mean"] = (
             float(np.mean(state.episode_returns)) if state.episode_returns else float("nan")
@@ -305,3 +322,11 @@ class HostTrainer:
         out["time/total_timesteps"] = float(state.update * self.config.rollout_size)
         state.history.append(out)
         return out
+
+
+@dataclass(frozen=True)
+class PendingUpdate:
+    """A dispatched update: the new learner and its metrics, possibly still computing."""
+
+    learner: Learner
+    metrics: dict[str, jax.Array]

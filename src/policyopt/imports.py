@@ -2,13 +2,14 @@
 
 Two packages we depend on import, at module level, things policyopt never uses:
 
-* gymnax imports seaborn (and through it scipy.stats and pandas) for the rendering of one
-  environment: 0.7 s of every compiled run on a 2-core machine;
+* gymnax imports seaborn (and through it scipy.stats and pandas) and matplotlib.pyplot for
+  the rendering of two environments: 1.1 s of every compiled run on a 2-core machine, and
+  0.4 s more at interpreter exit;
 * tensorboardX's writer imports torch whenever torch is installed, only to accept torch
   tensors: 1.9 s of every run that writes TensorBoard events (policyopt passes floats).
 
-:func:`import_gymnax` puts a deferred stand-in for seaborn in ``sys.modules`` (it imports
-the real module on its first attribute look-up, so gymnax's rendering still works).
+:func:`import_gymnax` puts deferred stand-ins for both in ``sys.modules`` (each imports the
+real module on its first attribute look-up, so gymnax's rendering and our plots still work).
 :func:`import_tensorboardx` hides torch for the duration of that one import when torch is
 not already loaded (tensorboardX then falls back to NumPy, which is what we give it); torch
 imports normally afterwards.
@@ -41,7 +42,7 @@ class _Deferred(ModuleType):
     def __getattr__(self, attr: str) -> object:
         if sys.modules.get(self.__name__) is self:
             del sys.modules[self.__name__]
-        real = importlib.import_module(self.__name__)
+        real = importlib.import_module(self.__name__)  # rebinds the parent's attribute too
         return getattr(real, attr)
 
 
@@ -54,13 +55,21 @@ def defer_import(name: str) -> ModuleType | None:
         return None
     module = _Deferred(name, spec)
     sys.modules[name] = module
+    parent, _, child = name.rpartition(".")
+    if parent:  # ``import a.b; a.b.f()`` reads the attribute of the (really imported) parent
+        setattr(importlib.import_module(parent), child, module)
     return module
 
 
 def import_gymnax() -> ModuleType:
     if "gymnax" not in sys.modules:
-        defer_import("seaborn")
+        for name in _GYMNAX_RENDERING:
+            defer_import(name)
     return importlib.import_module("gymnax")
+
+
+#: what gymnax's rendering code imports at module level (its Pong and FourRooms envs)
+_GYMNAX_RENDERING = ("seaborn", "matplotlib.pyplot")
 
 
 def import_tensorboardx() -> ModuleType:

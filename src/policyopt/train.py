@@ -295,8 +295,7 @@ def make_train(
             )
         return runner, metrics
 
-    def train(key: jax.Array, hp: HP | None = None) -> TrainOutput:
-        hp = default_hp if hp is None else {**default_hp, **hp}
+    def init(key: jax.Array, hp: HP) -> tuple[RunnerState, jax.Array]:
         key, k_env, k_actor, k_critic, k_eval = jax.random.split(key, 5)
         obs, env_state = env.reset(k_env, config.num_envs)
         learner = recipe.init(k_actor, k_critic, obs, hp)
@@ -310,6 +309,16 @@ def make_train(
             learner, env_state, obs, stats, key, jnp.int32(0), jnp.bool_(False), jnp.int32(0),
             norm,
         )  # fmt: skip
+        return runner, k_eval
+
+    def init_state(key: jax.Array) -> tuple[Learner, Normalizer]:
+        """The learner and normaliser a run starts from (their structure is the output's)."""
+        runner, _ = init(key, default_hp)
+        return runner.learner, runner.norm
+
+    def train(key: jax.Array, hp: HP | None = None) -> TrainOutput:
+        hp = default_hp if hp is None else {**default_hp, **hp}
+        runner, k_eval = init(key, hp)
         runner, metrics = jax.lax.scan(lambda r, _: update(r, hp), runner, None, num_updates)
         eval_returns = evaluate_policy(
             env, nets, runner.learner.actor, k_eval, config.eval_episodes, max_steps,
@@ -318,8 +327,74 @@ def make_train(
         return TrainOutput(runner.learner, metrics, eval_returns, runner.norm)
 
     train.env = env  # type: ignore[attr-defined]
+    train.init_state = init_state  # type: ignore[attr-defined]
     train.networks = nets  # type: ignore[attr-defined]
     return train
+
+
+def output_structure(train: Callable[..., TrainOutput], metric_names: list[str]) -> Any:
+    """The pytree structure of ``train``'s output (vmapped or not), without tracing the loop.
+
+    Only the learner's initialisation and the normaliser are traced (milliseconds); the
+    metrics are a dict whose names the caller supplies. Used to rebuild the output of a
+    training program loaded from :mod:`policyopt.program_cache`.
+    """
+    learner, norm = jax.eval_shape(train.init_state, jax.random.PRNGKey(0))  # type: ignore[attr-defined]
+    shape = TrainOutput(learner, dict.fromkeys(metric_names, 0), 0, norm)
+    return jax.tree_util.tree_structure(shape)
+
+
+def _cached_train_program(
+    train: Callable[..., TrainOutput], config: BaseConfig, keys: jax.Array, **flags: Any
+) -> tuple[Callable[..., Any], Any] | None:
+    """``(call, treedef)``: the vmapped training program from the program cache, or exported
+    and stored there now; None when the cache is off. ``call(keys)`` returns the output's
+    leaves, ``treedef`` rebuilds the :class:`TrainOutput`."""
+    from policyopt import program_cache
+
+    if program_cache.programs_dir() is None:
+        return None
+    description = {
+        "program": "policyopt.train.run_train",
+        "config_type": f"{type(config).__module__}.{type(config).__qualname__}",
+        "config": repr(config),
+        "num_seeds": int(keys.shape[0]),
+        "key": str(keys.dtype),
+        **flags,
+    }
+    key = program_cache.program_key(description)
+    cached = program_cache.load_program(key)
+    if cached is not None:
+        names = cached.layout.get("metrics")
+        treedef = output_structure(train, names) if isinstance(names, list) else None
+        if treedef is not None and _layout_matches(treedef, cached, train, keys):
+            return cached.call, treedef
+        program_cache.STATS.hits -= 1  # it did not check out: a miss, stored again below
+        program_cache.STATS.misses += 1
+    vmapped = jax.vmap(train)
+    layout: dict[str, Any] = {}  # filled while the export traces ``flat``, stored after it
+    found: dict[str, Any] = {}
+
+    def flat(k: jax.Array) -> list[jax.Array]:
+        out = vmapped(k)
+        leaves, found["treedef"] = jax.tree_util.tree_flatten(out)
+        layout.update(metrics=sorted(out.metrics), treedef=str(found["treedef"]))
+        return leaves
+
+    stored = program_cache.store_program(key, flat, (keys,), layout)
+    return None if stored is None else (stored.call, found["treedef"])
+
+
+def _layout_matches(treedef: Any, cached: Any, train: Any, keys: jax.Array) -> bool:
+    """A loaded program must return what this code expects: the same structure, and leaves of
+    the learner's shapes and dtypes (seeds first)."""
+    if str(treedef) != cached.layout.get("treedef") or treedef.num_leaves != len(cached.out_avals):
+        return False
+    learner, _ = jax.eval_shape(train.init_state, jax.random.PRNGKey(0))
+    n = keys.shape[0]
+    expected = [(n, *x.shape) for x in jax.tree_util.tree_leaves(learner)]
+    got = [tuple(a.shape) for a in cached.out_avals[: len(expected)]]
+    return expected == got
 
 
 class TimedRun(NamedTuple):
@@ -348,11 +423,23 @@ def run_train(
         config, on_nan=on_nan, normalize_obs=normalize_obs, normalize_reward=normalize_reward
     )
     keys = jax.random.split(jax.random.PRNGKey(seed), num_seeds)
-    fn = jax.jit(jax.vmap(train))
     t0 = time.perf_counter()
-    compiled = fn.lower(keys).compile()
+    program = _cached_train_program(
+        train, config, keys, on_nan=on_nan, normalize_obs=normalize_obs,
+        normalize_reward=normalize_reward,
+    )  # fmt: skip
+    if program is None:  # the program cache is off: trace as usual
+        compiled = jax.jit(jax.vmap(train)).lower(keys).compile()
+        run: Callable[[jax.Array], TrainOutput] = compiled
+    else:
+        call, treedef = program
+        compiled_flat = jax.jit(call).lower(keys).compile()
+
+        def run(keys: jax.Array) -> TrainOutput:
+            return jax.tree_util.tree_unflatten(treedef, compiled_flat(keys))
+
     t1 = time.perf_counter()
-    out = jax.block_until_ready(compiled(keys))
+    out = jax.block_until_ready(run(keys))
     t2 = time.perf_counter()
     steps = config.num_updates * config.rollout_size * num_seeds
     if check_finite:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,7 @@ from policyopt.presets import preset, preset_run
 from policyopt.runs import json_safe, metrics_from_histories, save_run, write_tensorboard
 
 if TYPE_CHECKING:
+    from policyopt.agent import Agent
     from policyopt.env_defaults import EnvDefaults
 
 __all__ = ["LEVELS", "ResumeMismatchError", "RunSpec", "resume_run", "train_run"]
@@ -312,15 +314,20 @@ def _train_compiled(
     from policyopt.train import run_train
 
     normalize_obs, normalize_reward = spec.normalization()
-    res = run_train(
-        cfg,
-        seed=spec.seed,
-        num_seeds=spec.seeds,
-        on_nan=spec.on_nan,
-        check_finite=False,
-        normalize_obs=normalize_obs,
-        normalize_reward=normalize_reward,
-    )
+    # While XLA trains (it releases the GIL), a second thread imports what the outputs need
+    # and builds the Agent the checkpoints are exported through: ~1 s of a CLI run, hidden.
+    with ThreadPoolExecutor(1, thread_name_prefix="policyopt-outputs") as pool:
+        template = pool.submit(_prepare_outputs, cfg, spec)
+        res = run_train(
+            cfg,
+            seed=spec.seed,
+            num_seeds=spec.seeds,
+            on_nan=spec.on_nan,
+            check_finite=False,
+            normalize_obs=normalize_obs,
+            normalize_reward=normalize_reward,
+        )
+        agent = template.result()
     metrics = {k: np.asarray(v) for k, v in jax.device_get(res.output.metrics).items()}
     timing = {
         "compile_seconds": res.compile_seconds,
@@ -335,14 +342,14 @@ def _train_compiled(
         raise_if_nonfinite(metrics, spec.on_nan, spec.env_id, spec.seed)
         _check_eval(eval_returns, spec)
     except TrainingError as err:
-        _export_compiled_agents(cfg, spec, run_dir, res.output, metrics)
+        _export_compiled_agents(agent, spec, run_dir, res.output, metrics)
         write_artifacts(run_dir, spec, metrics)
         record_failure(run_dir, err)
         raise
     summary = json.loads((run_dir / "summary.json").read_text())
     if on_result is not None:
         on_result(summary)
-    _export_compiled_agents(cfg, spec, run_dir, res.output, metrics)
+    _export_compiled_agents(agent, spec, run_dir, res.output, metrics)
     write_artifacts(run_dir, spec, metrics)
     return summary
 
@@ -372,34 +379,48 @@ def record_failure(run_dir: Path, err: BaseException) -> None:
     atomic_write_text(path, text + "\n")
 
 
-def _export_compiled_agents(
-    cfg: BaseConfig, spec: RunSpec, run_dir: Path, output: Any, metrics: dict[str, Any]
-) -> None:
-    """Write each seed's final learner (and normalisation statistics) as an
-    :class:`policyopt.Agent` checkpoint.
-
-    Only for ids Gymnasium also knows (the compiled and host envs then share observations
-    and actions), so ``policyopt eval RUN --video`` and ``Agent.load`` work on compiled runs.
-    """
+def _prepare_outputs(cfg: BaseConfig, spec: RunSpec) -> Agent | None:
+    """Import the writers of a run's outputs and build the Agent its checkpoints go through
+    (None for ids Gymnasium does not know: the compiled and host envs then differ)."""
     import gymnasium as gym
-    import jax
+    import matplotlib.pyplot
+
+    matplotlib.pyplot.figure  # noqa: B018 - loads pyplot (gymnax may have deferred it)
 
     from policyopt.agent import Agent
-    from policyopt.host import RunningMeanStd
+    from policyopt.imports import import_tensorboardx
+
+    import_tensorboardx()  # likewise for write_tensorboard (without torch)
 
     if spec.env_id not in gym.registry:
-        return
-    fields = agent_fields(cfg)
+        return None
     normalize_obs, normalize_reward = spec.normalization()
-    agent = Agent(
+    return Agent(
         spec.algo,
         spec.env_id,
         seed=spec.seed,
         vectorization="sync",
         normalize_obs=normalize_obs,
         normalize_reward=normalize_reward,
-        **fields,
+        **agent_fields(cfg),
     )
+
+
+def _export_compiled_agents(
+    agent: Agent | None, spec: RunSpec, run_dir: Path, output: Any, metrics: dict[str, Any]
+) -> None:
+    """Write each seed's final learner (and normalisation statistics) as an
+    :class:`policyopt.Agent` checkpoint, through ``agent`` (:func:`_prepare_outputs`).
+
+    Only for ids Gymnasium also knows (``agent`` is None otherwise), so
+    ``policyopt eval RUN --video`` and ``Agent.load`` work on compiled runs.
+    """
+    import jax
+
+    from policyopt.host import RunningMeanStd
+
+    if agent is None:
+        return
     names = sorted(metrics)
     done = good_updates(metrics, spec.on_nan)  # a failed seed's learner is its last good one
     norm = jax.device_get(output.norm)
@@ -430,36 +451,43 @@ def _train_host(
     resume: bool,
     on_result: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    from policyopt.agent import Agent
+    from policyopt.agent import Agent, learn_together
 
     fields = agent_fields(cfg)
-    histories, evals, seconds = [], [], 0.0  # seconds: whole run's, resumed parts included
-    for k in range(spec.seeds):
-        ckpt = run_dir / "checkpoints" / f"seed_{k}.ckpt"
-        agent = Agent(
+    agents = [
+        Agent(
             spec.algo,
             spec.env_id,
             seed=spec.seed + k,
             vectorization=spec.vectorization,
             normalize_obs=spec.normalization()[0],
             normalize_reward=spec.normalization()[1],
-            checkpoint_path=ckpt,
+            checkpoint_path=run_dir / "checkpoints" / f"seed_{k}.ckpt",
             checkpoint_every=spec.checkpoint_every,
             on_nan=spec.on_nan,
             step_timeout=spec.step_timeout,
             **fields,
         )
-        try:  # a run-time failure keeps this seed's last segment checkpoint and is recorded
-            agent.learn(cfg.total_timesteps, progress_bar=progress, resume=resume)
+        for k in range(spec.seeds)
+    ]
+    histories, evals = [], []
+    try:  # a run-time failure keeps every seed's last segment checkpoint and is recorded
+        # All seeds in lockstep: one seed's update computes while the next one collects.
+        learn_together(agents, cfg.total_timesteps, progress_bar=progress, resume=resume)
+        for k, agent in enumerate(agents):
             ev = agent.evaluate_episodes(cfg.eval_episodes, seed=10_000 + spec.seed + k)
             _check_eval(ev[None], dataclasses.replace(spec, seed=spec.seed + k))
-        except TrainingError as err:
-            record_failure(run_dir, err)
-            raise
-        seconds += agent.train_seconds
-        info["vectorization"] = agent.settings["vectorization"]
-        histories.append(agent.history)
-        evals.append(ev)
+            histories.append(agent.history)
+            evals.append(ev)
+    except TrainingError as err:
+        record_failure(run_dir, err)
+        raise
+    finally:
+        for agent in agents:
+            agent.close()
+    info["vectorization"] = agents[0].settings["vectorization"]
+    # Each agent's clock ran through the whole lockstep run (resumed parts included).
+    seconds = max(agent.train_seconds for agent in agents)
     metrics = metrics_from_histories(histories)
     steps = cfg.num_updates * cfg.rollout_size * spec.seeds
     timing = {"run_seconds": seconds, "steps_per_second": steps / max(seconds, 1e-9)}

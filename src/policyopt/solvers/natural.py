@@ -5,8 +5,9 @@ steepest-descent direction when distance is measured by the KL's second-order mo
 ``½ΔᵀFΔ`` instead of ``½‖Δ‖²``. For a network F is ``P × P`` and never formed: conjugate
 gradient (Hestenes & Stiefel 1952) solves ``F d = g`` from Fisher-vector products alone
 (:func:`policyopt.divergences.fisher_vector_product`), and about 10 iterations suffice in
-practice (Schulman et al. 2015, App. C; stable-baselines3-contrib's TRPO uses 10 iterations
-and a residual tolerance of 1e-10).
+practice (Schulman et al. 2015, App. C). stable-baselines3-contrib's TRPO runs 15
+(``cg_max_steps``; 10 is only its helper function's default) with a residual tolerance of
+1e-10, which our TRPO config copies.
 
 The step length along d is then one of the seed's §4 rules: the trust-region rule
 ``√(2δ / gᵀF⁻¹g)``, which puts the quadratic model of the KL exactly at δ, or a fixed ``1/λ``.

@@ -143,7 +143,7 @@ def natural_direction(
     """
     if solver == "exact":
         del blocks, g
-        return A - jnp.mean(A, axis=-1, keepdims=True)
+        return _centred(A)
     if solver == "dense":
         return _damped_block_solve(blocks, g, damping)
     if solver in ("cg", "krylov"):
@@ -161,6 +161,11 @@ def _iterative_solve(
         return jnp.einsum("sab,sb->sa", blocks, v)
 
     return deep_natural_direction(solver, fisher, g, damping, iterations, 0.0).d
+
+
+@jax.jit
+def _centred(A: jax.Array) -> jax.Array:
+    return A - jnp.mean(A, axis=-1, keepdims=True)
 
 
 @jax.jit
@@ -201,6 +206,49 @@ def _normalise(theta: jax.Array) -> jax.Array:
     return jax.nn.log_softmax(theta, axis=-1)
 
 
+# One compiled call per quantity a step reports, instead of a chain of eager operations:
+# every eager jnp operation is a program of its own (traced, looked up in the compilation
+# cache and dispatched one by one), which made a 200-iteration run mostly dispatch.
+
+
+@jax.jit
+def _moved(theta: jax.Array, step: jax.Array, d: jax.Array) -> jax.Array:
+    """``normalise(θ − step·d)``."""
+    return _normalise(theta - step * d)
+
+
+@jax.jit
+def _mirror_from_logits(theta: jax.Array, scores: jax.Array, step: jax.Array) -> jax.Array:
+    return mirror_step(jax.nn.log_softmax(theta, axis=-1), scores, step)
+
+
+@jax.jit
+def _clip_fraction(theta: jax.Array, pi: jax.Array, d: jax.Array, eps: jax.Array) -> jax.Array:
+    """Mass (under d and π_k) of the pairs whose ratio left [1−ε, 1+ε]."""
+    outside = jnp.abs(softmax(theta) / pi - 1) > eps
+    return d @ jnp.sum(pi * outside, axis=1)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _mirror_step_size(schedule: str, *args: jax.Array) -> jax.Array:
+    return mirror_step_size(schedule, *args)
+
+
+_shani = jax.jit(shani)
+_adapt_kl_coefficient = jax.jit(adapt_kl_coefficient)
+_trust_region_step = jax.jit(step_size_trust_region)
+
+
+@jax.jit
+def _weighted_fisher_blocks(rho: jax.Array, pi: jax.Array, weight: jax.Array) -> jax.Array:
+    return weight * fisher_blocks(rho, pi)
+
+
+@jax.jit
+def _kl_between(rho: jax.Array, theta_k: jax.Array, theta: jax.Array) -> jax.Array:
+    return kl_rho(rho, softmax(theta_k), softmax(theta))
+
+
 # --------------------------------------------------------------------------- the blocks
 #
 # Measures: ``score`` is the paper's linearisation ⟨∇f(θ_k), θ−θ_k⟩ with ∇f of formula (1)
@@ -235,6 +283,9 @@ def _divergence(name: str, theta: jax.Array, data: dict[str, jax.Array], w: jax.
     if name == "kl_reverse":
         return w @ kl_per_state(softmax(theta), data["pi_k"])
     return jnp.zeros((), theta.dtype)
+
+
+_divergence_jit = jax.jit(_divergence, static_argnums=0)
 
 
 def clipped_surrogate(theta: jax.Array, data: dict[str, jax.Array]) -> jax.Array:
@@ -285,24 +336,28 @@ def _trials(
     proximity: str,
     model: str,
     theta_k: jax.Array,
-    full_step: jax.Array,
+    step: jax.Array,
+    d: jax.Array,
     fractions: jax.Array,
     rho: jax.Array,
     data: dict[str, jax.Array],
-) -> tuple[jax.Array, jax.Array]:
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Proximity and surrogate improvement at ``θ_k − fraction·step·d`` for every fraction
+    of the line search, and ``gᵀd`` (the expected improvement per unit step)."""
+    full_step = -step * d
     cands = theta_k[None] + fractions[:, None, None] * full_step[None]
     dist = jax.vmap(lambda th: _divergence(proximity, th, data, rho))(cands)
     # L(π) − L(π_k) with L under ρ; L(π_k) = 0 for ratio and clipped_ratio (Σ_a π_k A = 0),
     # so the improvement is −L(π) (cost).
     improve = -jax.vmap(lambda th: _surrogate(model, th, data, rho))(cands)
-    return dist, improve
+    return dist, improve, jnp.vdot(data["g"], d)
 
 
 _trials_jit = jax.jit(_trials, static_argnums=(0, 1))
 
 
 def _step_kl(ev: Evaluation, theta_k: jax.Array, theta: jax.Array) -> float:
-    return float(kl_rho(ev.rho, softmax(theta_k), softmax(theta)))
+    return float(_kl_between(ev.rho, theta_k, theta))
 
 
 # --------------------------------------------------------------------------- the engine
@@ -354,7 +409,7 @@ class _Exact:
         if comp.solver == "first_order":
             _, opt = self._descent(False)
             with jax.enable_x64(True):
-                extra["opt_state"] = opt.init(jnp.asarray(theta))
+                extra["opt_state"] = jax.jit(opt.init)(np.asarray(theta))
         if comp.coefficient == "adaptive" and comp.proximity_as == "penalty":
             extra["beta"] = self.beta_init
         return AlgoState(theta, extra)
@@ -379,7 +434,7 @@ class _Exact:
     def step_size(self, k: int, gamma: float) -> float:
         """t_k of the annealed rule (:func:`policyopt.schedules.mirror_step_size`)."""
         return float(
-            mirror_step_size(
+            _mirror_step_size(
                 self.schedule, k, k / self.horizon, gamma, self.t_init, self.t_min, self.t_max
             )
         )
@@ -389,7 +444,7 @@ class _Exact:
         lam = float(self._get("ent_coef", 0.0))
         c_max = max(float(np.abs(mdp.cost).max()), 1e-12)
         with jax.enable_x64(True):
-            t_k = float(shani(k, lam, self.step_scale, c_max / (1 - mdp.gamma)))
+            t_k = float(_shani(k, lam, self.step_scale, c_max / (1 - mdp.gamma)))
         return min(t_k, 1.0 / lam) if lam > 0 else t_k
 
     @x64
@@ -428,23 +483,22 @@ class _Exact:
             new = _normalise(new)
             info = StepInfo(self.learning_rate, _step_kl(ev, th, new))
             if comp.surrogate == "clipped_ratio":
-                r = softmax(new) / pi
-                outside = jnp.abs(r - 1) > data["clip_eps"]
-                extra_info["clip_fraction"] = float(data["d"] @ jnp.sum(pi * outside, axis=1))
+                clipped = _clip_fraction(new, pi, data["d"], data["clip_eps"])
+                extra_info["clip_fraction"] = float(clipped)
         elif comp.solver == "closed_form":
             step = coef if divide else 1.0 / coef
             if comp.proximity == "euclidean":  # the gradient step θ_k − η∇f
-                new = _normalise(th - step * data["g"])
+                new = _moved(th, step, data["g"])
             else:  # the mirror step π ∝ π_k exp(−t A)
-                new = mirror_step(jax.nn.log_softmax(th, axis=-1), adv, step)
+                new = _mirror_from_logits(th, adv, step)
             info = StepInfo(step, _step_kl(ev, th, new))
         else:
             new, info = self._natural(mdp, ev, th, data, coef, divide)
             if new is None:
                 return AlgoState(state.theta, state.extra), info
         if comp.coefficient == "adaptive" and penalty:
-            moved = float(_divergence(comp.proximity, new, data, data["d"]))
-            new_extra["beta"] = float(adapt_kl_coefficient(coef, moved, self.kl_target))
+            moved = float(_divergence_jit(comp.proximity, new, data, data["d"]))
+            new_extra["beta"] = float(_adapt_kl_coefficient(coef, moved, self.kl_target))
             extra_info |= {"beta": new_extra["beta"], "kl_d": moved}
         info.extra.update(extra_info)
         return AlgoState(np.asarray(new), new_extra), info
@@ -465,30 +519,33 @@ class _Exact:
             d = g  # the metric ½‖Δ‖² has identity curvature: the direction is g itself
         else:
             weight = 1.0 if self._get("fisher_measure", "rho") == "rho" else 1.0 - mdp.gamma
-            blocks = weight * fisher_blocks(ev.rho, data["pi_k"])
+            blocks = _weighted_fisher_blocks(ev.rho, data["pi_k"], weight)
             d = natural_direction(
                 blocks, g, data["A"] / weight, self.fisher_solver, self.damping, self.cg_iters
             )
         if comp.proximity_as == "constraint":
             # √(2δ/gᵀF^†g) grows without bound as gᵀF^†g → 0; with the exact direction that
             # is a policy-iteration step (π ∝ π_k e^{−sA}, s → ∞), which never increases f.
-            step = float(step_size_trust_region(g, d, self.delta))
+            step = float(_trust_region_step(g, d, self.delta))
         else:
             step = coef if divide else 1.0 / coef
         if comp.solver == "natural":
-            new = _normalise(th - step * d)
+            new = _moved(th, step, d)
             return new, StepInfo(step, _step_kl(ev, th, new))
         model = "ratio" if comp.surrogate == "score" else comp.surrogate
-        fractions = self.backtrack_coef ** jnp.arange(self.max_backtracks, dtype=th.dtype)
-        dist, improve = _trials_jit(comp.proximity, model, th, -step * d, fractions, ev.rho, data)
-        ok = np.asarray((dist <= self.delta) & (improve > 0))
-        expected = float(step * jnp.vdot(g, d))
+        fractions = self.backtrack_coef ** np.arange(self.max_backtracks, dtype=np.float64)
+        dist, improve, gd = (
+            np.asarray(x)
+            for x in _trials_jit(comp.proximity, model, th, step, d, fractions, ev.rho, data)
+        )
+        ok = (dist <= self.delta) & (improve > 0)
+        expected = float(step * gd)
         if not ok.any():
             return None, StepInfo(
                 0.0, 0.0, self.max_backtracks, False, {"expected_improve": expected}
             )
         i = int(ok.argmax())
-        new = _normalise(th - float(fractions[i]) * step * d)
+        new = _moved(th, float(fractions[i]) * step, d)
         extra = {
             "expected_improve": expected * float(fractions[i]),
             "surrogate_improve": float(improve[i]),

@@ -129,7 +129,7 @@ def evaluate_arrays(
 @x64
 def evaluate(mdp: TabularMDP, pi: np.ndarray | jax.Array, lam: float = 0.0) -> Evaluation:
     """Exact :class:`Evaluation` of policy ``pi[s, a]`` on ``mdp`` (float64)."""
-    pi = jnp.asarray(pi, dtype=jnp.float64)
+    pi = np.asarray(pi, dtype=np.float64)  # NumPy: the jitted call takes it as it is
     if pi.shape != (mdp.n_states, mdp.n_actions):
         raise ValueError(
             f"pi must have shape (S, A) = {(mdp.n_states, mdp.n_actions)}, got {pi.shape}"
