@@ -70,10 +70,10 @@ def test_run_spec_applies_defaults_under_presets_and_user_settings() -> None:
     ppo = RunSpec("ppo", "Pendulum-v1")
     assert ppo.env_defaults() is None and ppo.config().gamma == 0.9
     # host normalisation: the defaults' choice unless the user said otherwise
-    host = RunSpec("ppo", "LunarLanderContinuous-v3")
+    host = RunSpec("trpo", "LunarLanderContinuous-v3")  # no preset there
     pytest.importorskip("Box2D")
     assert host.normalization() == (True, True)
-    off = RunSpec("ppo", "LunarLanderContinuous-v3", normalize_obs=False)
+    off = RunSpec("trpo", "LunarLanderContinuous-v3", normalize_obs=False)
     assert off.normalization() == (False, True)
     assert RunSpec("ppo", "LunarLander-v3").normalization() == (False, False)
 

@@ -93,6 +93,21 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
         {"num_envs": 4, "num_steps": 1024, "gamma": 0.9, "learning_rate": 1e-3, "n_epochs": 10},
         200_000,
     ),
+    # rl-zoo3's LunarLanderContinuous entry (hyperparams/ppo.yml: the discrete entry's
+    # settings, no normalisation): the continuous-control defaults (8 × 256, 10 epochs,
+    # normalisation) reached 167 [135, 198] over the box2d suite's 5 seeds, zoo reports 271.
+    ("ppo", "LunarLanderContinuous-v3"): (
+        {
+            "num_envs": 16,
+            "num_steps": 1024,
+            "batch_size": 64,
+            "n_epochs": 4,
+            "gamma": 0.999,
+            "gae_lambda": 0.98,
+            "ent_coef": 0.01,
+        },
+        1_000_000,
+    ),
     # rl-zoo3 LunarLander-v3 entries (benchmarks/REFERENCE_HPARAMS.md); measured in
     # benchmarks/results/host.json: PPO evaluates 257–277 on 3 of 3 seeds at 1e6 steps.
     ("ppo", "LunarLander-v3"): (
