@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 # each is imported by the command or object that needs it.
 _LAZY = {
     "Agent": "policyopt.agent",
+    "learn_together": "policyopt.agent",
     "CONFIGS": "policyopt.configs",
     "ComposedConfig": "policyopt.configs",
     "Composition": "policyopt.composition",

@@ -13,7 +13,7 @@ import os
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,7 @@ class Agent:
         progress_bar: bool = False,
         resume: bool = False,
         display: Any = None,
-    ) -> Iterator[None]:
+    ) -> Generator[None, None, None]:
         """:meth:`learn` as a generator that yields while each update computes.
 
         Between ``start_update`` (rollout, then the jitted update dispatched) and

@@ -372,7 +372,10 @@ def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
     """
     joint = cfg.critic_mode == "joint"
     penalised = comp.proximity != "none"
-    early_stop = hasattr(cfg, "target_kl")
+    # Static: the KL early stop is compiled in only when the config asks for it (a traced
+    # target_kl of 0 would still mask every step; tune.py builds with a positive placeholder
+    # when a grid sweeps target_kl).
+    early_stop = float(getattr(cfg, "target_kl", 0.0)) > 0
     anneal = getattr(cfg, "anneal_lr", False)
 
     def init(actor_key: jax.Array, critic_key: jax.Array, obs: jax.Array, hp: HP) -> Learner:
@@ -455,7 +458,7 @@ def _first_order(cfg: Any, nets: Networks, comp: Composition) -> Recipe:
         if penalised:
             metrics |= {"train/proximity": res.metrics["proximity"]}
             metrics |= _coefficient_metrics(comp.coefficient, coef)  # type: ignore[arg-type]
-        if early_stop:
+        if hasattr(cfg, "target_kl"):  # reported whether or not the stop is compiled in
             metrics["train/stopped_early"] = res.stopped_early
         extra = _adapt(comp, learner.extra, metrics, hp)
         if _adaptive(comp):

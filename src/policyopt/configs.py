@@ -163,7 +163,9 @@ class PPOConfig(BaseConfig):
         ent_coef: entropy bonus coefficient.
         vf_coef: value-loss coefficient.
         max_grad_norm: global gradient-norm clip.
-        target_kl: stop the epochs once approx KL > 1.5·target (SB3); 0 disables it.
+        target_kl: stop the epochs once approx KL > 1.5·target (SB3); 0 disables it, and
+            then no stop is compiled into the program (to vmap over target_kl, give the
+            config a positive value; ``tune_compiled`` does).
     """
 
     learning_rate: float = 3e-4

@@ -58,8 +58,11 @@ class Categorical:
 
     def log_prob(self, x: jax.Array) -> jax.Array:
         """``log π(x)`` for integer actions ``x`` of shape ``logits.shape[:-1]``."""
+        # A select, not a gather: its gradient needs no scatter-add (same values; actions
+        # masked with −inf stay NaN-free, which a one-hot product would not).
         idx = jnp.asarray(x).astype(jnp.int32)[..., None]
-        return jnp.take_along_axis(self.log_probs, idx, axis=-1)[..., 0]
+        hit = jnp.arange(self.log_probs.shape[-1]) == idx
+        return jnp.sum(jnp.where(hit, self.log_probs, 0.0), axis=-1)
 
     def entropy(self) -> jax.Array:
         """``H(π) = −Σ_a π(a) log π(a)``, with ``0·log 0 = 0`` for masked actions."""

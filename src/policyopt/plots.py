@@ -37,7 +37,7 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike[str]) -> list[Path]:
     out = []
     # The tight box is measured once: ``bbox_inches="tight"`` would draw the figure an extra
     # time for every format (a third of a CLI run's post-processing).
-    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)  # type: ignore[attr-defined]
     for ext in ("png", "svg"):
         final = base.with_suffix(f".{ext}")
         with atomic_path(final, keep_suffix=True) as tmp:

@@ -332,6 +332,20 @@ def make_train(
     return train
 
 
+def over_seeds(train: Callable[..., TrainOutput], num_seeds: int) -> Callable[..., TrainOutput]:
+    """``keys[num_seeds] -> TrainOutput`` with a leading seed axis: ``jax.vmap(train)``, or for
+    one seed ``train`` itself with the axis added.
+
+    A vmap over a single seed is not free on XLA:CPU: the size-1 batch axis changes the
+    layouts of the weight-gradient matmuls (transposes, copies), ~10% of a CartPole update.
+    The single-seed program is the one ``jax.jit(make_train(cfg))`` compiles (the golden
+    values' program).
+    """
+    if num_seeds == 1:
+        return lambda keys: jax.tree.map(lambda x: x[None], train(keys[0]))
+    return jax.vmap(train)
+
+
 def output_structure(train: Callable[..., TrainOutput], metric_names: list[str]) -> Any:
     """The pytree structure of ``train``'s output (vmapped or not), without tracing the loop.
 
@@ -340,7 +354,8 @@ def output_structure(train: Callable[..., TrainOutput], metric_names: list[str])
     training program loaded from :mod:`policyopt.program_cache`.
     """
     learner, norm = jax.eval_shape(train.init_state, jax.random.PRNGKey(0))  # type: ignore[attr-defined]
-    shape = TrainOutput(learner, dict.fromkeys(metric_names, 0), 0, norm)
+    leaf = jnp.zeros(())  # any leaf: only the structure is kept
+    shape = TrainOutput(learner, dict.fromkeys(metric_names, leaf), leaf, norm)
     return jax.tree_util.tree_structure(shape)
 
 
@@ -371,7 +386,7 @@ def _cached_train_program(
             return cached.call, treedef
         program_cache.STATS.hits -= 1  # it did not check out: a miss, stored again below
         program_cache.STATS.misses += 1
-    vmapped = jax.vmap(train)
+    vmapped = over_seeds(train, int(keys.shape[0]))
     layout: dict[str, Any] = {}  # filled while the export traces ``flat``, stored after it
     found: dict[str, Any] = {}
 
@@ -429,7 +444,7 @@ def run_train(
         normalize_reward=normalize_reward,
     )  # fmt: skip
     if program is None:  # the program cache is off: trace as usual
-        compiled = jax.jit(jax.vmap(train)).lower(keys).compile()
+        compiled = jax.jit(over_seeds(train, num_seeds)).lower(keys).compile()
         run: Callable[[jax.Array], TrainOutput] = compiled
     else:
         call, treedef = program

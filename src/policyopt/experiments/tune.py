@@ -8,6 +8,7 @@ found (on tuning seeds ≥ 1000, disjoint from the reporting seeds 0–4 of the 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass
@@ -81,6 +82,10 @@ def tune_compiled(spec: RunSpec, grid: dict[str, list[float]], seed: int = 1000)
     for i, p in enumerate(points):
         for k, v in p.items():
             hp[k][i] = v
+    if "target_kl" in grid and max(grid["target_kl"]) > 0 >= float(cfg.target_kl):  # type: ignore[attr-defined]
+        # The KL early stop is compiled in only for a positive config value; each point's
+        # own value (0 included: no stop) arrives traced in ``hp``.
+        cfg = dataclasses.replace(cfg, target_kl=float(max(grid["target_kl"])))  # type: ignore[call-arg]
     normalize_obs, normalize_reward = spec.normalization()
     train = make_train(cfg, normalize_obs=normalize_obs, normalize_reward=normalize_reward)
     keys = jax.random.split(jax.random.PRNGKey(seed), spec.seeds)
