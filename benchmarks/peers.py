@@ -426,7 +426,22 @@ PEERS = {
 }
 
 
+# policyopt's XLA:CPU flags (src/policyopt/__init__.py), so that rejax runs under the same
+# compiler settings when this module is run on its own (bench_compiled.py's subprocesses
+# inherit them anyway): without them rejax's PPO update is ~25% slower here, which would
+# flatter our ratio.
+SAME_XLA_FLAGS = (
+    "--xla_cpu_multi_thread_eigen=false",
+    "--xla_cpu_enable_concurrency_optimized_scheduler=false",
+)
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    import os
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    missing = [f for f in SAME_XLA_FLAGS if f.split("=")[0] not in flags]
+    os.environ["XLA_FLAGS"] = " ".join([flags, *missing]).strip()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timesteps", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)

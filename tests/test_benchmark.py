@@ -184,3 +184,25 @@ def test_a_finished_cell_whose_settings_changed_since_is_rerun(
     assert benchmark._finished(cell, tmp_path) == {"status": "ok"}
     monkeypatch.setattr(type(cell.spec), "normalization", lambda self: (True, False))
     assert benchmark._finished(cell, tmp_path) is None
+
+
+def test_a_stale_host_cell_trains_again_from_scratch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finished host cell whose settings are stale is not resumed from its checkpoints
+    (they hold the old settings and would be refused): it trains anew with today's."""
+    from policyopt.experiments import benchmark
+
+    envs = {"CartPole-v1": {"steps": 512, "score_range": [22.0, 475.0]}}
+    suite = Suite.from_dict({**TINY, "recipes": ["ppo"], "level": "host", "envs": envs})
+    (cell,) = suite.cells()
+    run_dir = tmp_path / "cells" / cell.name
+    first = benchmark._run_cell(cell, str(tmp_path))
+    assert first["status"] == "ok", first.get("error")
+    (run_dir / "benchmark_cell.json").write_text(json.dumps(first))
+    monkeypatch.setattr(type(cell.spec), "normalization", lambda self: (True, False))
+    assert benchmark._finished(cell, tmp_path) is None
+    second = benchmark._run_cell(cell, str(tmp_path))
+    assert second["status"] == "ok", second.get("error")
+    run = json.loads((run_dir / "config.json").read_text())["run"]
+    assert run["normalization"]["obs"] is True

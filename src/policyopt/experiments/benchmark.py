@@ -300,13 +300,18 @@ def _run_cell(cell: Cell, out: str) -> dict[str, Any]:
     """Train one cell into ``<out>/cells/<name>``; never raises (a failure is a result).
 
     A directory left by a killed run is continued: a host run from its segment checkpoints,
-    a compiled run (one program, no segments) from the start.
+    a compiled run (one program, no segments) from the start. A directory whose run resolved
+    to other settings than the spec does today (a preset or default added since: a stale
+    result, see :func:`_finished`) is trained again from scratch, never resumed.
     """
     run_dir = Path(out) / "cells" / cell.name
     t0 = time.perf_counter()
     try:
         partial = (run_dir / "spec.json").exists()
-        resume = partial and cell.spec.resolved_level() == "host"
+        stale = (run_dir / "config.json").exists() and _settings_of(cell.spec) != _stored_settings(
+            run_dir
+        )
+        resume = partial and not stale and cell.spec.resolved_level() == "host"
         summary = train_run(cell.spec, run_dir, resume=resume, overwrite=partial and not resume)
         return {"status": "ok", "wall_seconds": time.perf_counter() - t0, **summary}
     except Exception as err:  # reported in the results; the other cells go on
