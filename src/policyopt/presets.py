@@ -17,6 +17,18 @@ from __future__ import annotations
 
 from typing import Any
 
+#: rl-zoo3's PPO entry for LunarLander, discrete and continuous alike (hyperparams/ppo.yml)
+_ZOO_PPO_LUNAR = {
+    "num_envs": 16,
+    "num_steps": 1024,
+    "batch_size": 64,
+    "n_epochs": 4,
+    "gamma": 0.999,
+    "gae_lambda": 0.98,
+    "ent_coef": 0.01,
+}
+
+
 __all__ = ["PRESETS", "preset", "preset_run"]
 
 _ZOO_PPO_CARTPOLE = {
@@ -96,32 +108,10 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # rl-zoo3's LunarLanderContinuous entry (hyperparams/ppo.yml: the discrete entry's
     # settings, no normalisation): the continuous-control defaults (8 × 256, 10 epochs,
     # normalisation) reached 167 [135, 198] over the box2d suite's 5 seeds, zoo reports 271.
-    ("ppo", "LunarLanderContinuous-v3"): (
-        {
-            "num_envs": 16,
-            "num_steps": 1024,
-            "batch_size": 64,
-            "n_epochs": 4,
-            "gamma": 0.999,
-            "gae_lambda": 0.98,
-            "ent_coef": 0.01,
-        },
-        1_000_000,
-    ),
+    ("ppo", "LunarLanderContinuous-v3"): (dict(_ZOO_PPO_LUNAR), 1_000_000),
     # rl-zoo3 LunarLander-v3 entries (benchmarks/REFERENCE_HPARAMS.md); measured in
     # benchmarks/results/host.json: PPO evaluates 257–277 on 3 of 3 seeds at 1e6 steps.
-    ("ppo", "LunarLander-v3"): (
-        {
-            "num_envs": 16,
-            "num_steps": 1024,
-            "batch_size": 64,
-            "n_epochs": 4,
-            "gamma": 0.999,
-            "gae_lambda": 0.98,
-            "ent_coef": 0.01,
-        },
-        1_000_000,
-    ),
+    ("ppo", "LunarLander-v3"): (dict(_ZOO_PPO_LUNAR), 1_000_000),
     # TRPO: rl-zoo3's 2 × 512 rollouts reached a mean of 61 (CI [−62, 184]) over 5 seeds at
     # 1e6 steps (docs/paper before 2026-11-25). A grid on tuning seeds 1000–1001 (4 trials,
     # `policyopt sweep`, 1e6 steps, 16 × 512 rollouts; δ ∈ {0.01, 0.03} × γ ∈ {0.99, 0.999};
