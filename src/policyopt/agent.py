@@ -504,8 +504,9 @@ def learn_together(
 
     Each round, every agent collects its rollout and dispatches its update; JAX runs that
     update on XLA's threads while the next agent steps its environments, so the seeds' updates
-    overlap their rollouts instead of following them (on 2 cores, 5 seeds of PPO on
-    LunarLander-v3 take about 3× the wall time of one, not 5×). Every agent keeps its own
+    overlap their rollouts instead of following them. How much that saves depends on free
+    cores: on 2 cores, where one PPO seed on LunarLander-v3 already keeps both busy, 5 seeds
+    take 4.75× the wall time of one (``benchmarks/results/host_seeds.json``). Every agent keeps its own
     environments, random streams, checkpoints and history: each one's numbers are
     bit-identical to its own ``learn`` call, whatever the number of agents. (The updates
     are not ``vmap``-ed over seeds on purpose: a vmapped update differs from the single one
