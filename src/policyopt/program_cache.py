@@ -158,8 +158,11 @@ def store_program(
     return program
 
 
-def load_program(key: str) -> CachedProgram | None:
-    """The program stored under ``key``, verified against its recorded SHA-256, or None."""
+def load_program(
+    key: str, accept: Callable[[CachedProgram], bool] | None = None
+) -> CachedProgram | None:
+    """The program stored under ``key``, verified against its recorded SHA-256 and, when
+    given, by the caller's ``accept`` (does it return what this code expects?), or None."""
     directory = programs_dir()
     if directory is None:
         return None
@@ -185,8 +188,12 @@ def load_program(key: str) -> CachedProgram | None:
     except Exception:
         STATS.misses += 1
         return None
+    program = CachedProgram(exported.call, tuple(exported.out_avals), meta["layout"])
+    if accept is not None and not accept(program):
+        STATS.misses += 1
+        return None
     STATS.hits += 1
-    return CachedProgram(exported.call, tuple(exported.out_avals), meta["layout"])
+    return program
 
 
 def clear() -> int:

@@ -346,14 +346,13 @@ def over_seeds(train: Callable[..., TrainOutput], num_seeds: int) -> Callable[..
     return jax.vmap(train)
 
 
-def output_structure(train: Callable[..., TrainOutput], metric_names: list[str]) -> Any:
-    """The pytree structure of ``train``'s output (vmapped or not), without tracing the loop.
-
-    Only the learner's initialisation and the normaliser are traced (milliseconds); the
-    metrics are a dict whose names the caller supplies. Used to rebuild the output of a
-    training program loaded from :mod:`policyopt.program_cache`.
+def output_structure(initial: tuple[Learner, Normalizer], metric_names: list[str]) -> Any:
+    """The pytree structure of ``train``'s output (vmapped or not), without tracing the loop:
+    from the shapes of the learner and normaliser a run starts from (``jax.eval_shape`` of
+    ``train.init_state``, milliseconds) and the metric names the caller supplies. Used to
+    rebuild the output of a training program loaded from :mod:`policyopt.program_cache`.
     """
-    learner, norm = jax.eval_shape(train.init_state, jax.random.PRNGKey(0))  # type: ignore[attr-defined]
+    learner, norm = initial
     leaf = jnp.zeros(())  # any leaf: only the structure is kept
     shape = TrainOutput(learner, dict.fromkeys(metric_names, leaf), leaf, norm)
     return jax.tree_util.tree_structure(shape)
@@ -378,14 +377,29 @@ def _cached_train_program(
         **flags,
     }
     key = program_cache.program_key(description)
-    cached = program_cache.load_program(key)
+    expected: dict[str, Any] = {}
+
+    def accept(program: Any) -> bool:
+        """Same structure as this code's output, and the learner's leaves (seeds first) of
+        the shapes and dtypes this code initialises."""
+        names = program.layout.get("metrics")
+        if not isinstance(names, list):
+            return False
+        initial = jax.eval_shape(train.init_state, jax.random.PRNGKey(0))  # type: ignore[attr-defined]
+        treedef = output_structure(initial, names)
+        if str(treedef) != program.layout.get("treedef"):
+            return False
+        if treedef.num_leaves != len(program.out_avals):
+            return False
+        learner = initial[0]
+        want = [((keys.shape[0], *x.shape), x.dtype) for x in jax.tree_util.tree_leaves(learner)]
+        got = [(tuple(a.shape), a.dtype) for a in program.out_avals[: len(want)]]
+        expected["treedef"] = treedef
+        return want == got
+
+    cached = program_cache.load_program(key, accept)
     if cached is not None:
-        names = cached.layout.get("metrics")
-        treedef = output_structure(train, names) if isinstance(names, list) else None
-        if treedef is not None and _layout_matches(treedef, cached, train, keys):
-            return cached.call, treedef
-        program_cache.STATS.hits -= 1  # it did not check out: a miss, stored again below
-        program_cache.STATS.misses += 1
+        return cached.call, expected["treedef"]
     vmapped = over_seeds(train, int(keys.shape[0]))
     layout: dict[str, Any] = {}  # filled while the export traces ``flat``, stored after it
     found: dict[str, Any] = {}
@@ -398,18 +412,6 @@ def _cached_train_program(
 
     stored = program_cache.store_program(key, flat, (keys,), layout)
     return None if stored is None else (stored.call, found["treedef"])
-
-
-def _layout_matches(treedef: Any, cached: Any, train: Any, keys: jax.Array) -> bool:
-    """A loaded program must return what this code expects: the same structure, and leaves of
-    the learner's shapes and dtypes (seeds first)."""
-    if str(treedef) != cached.layout.get("treedef") or treedef.num_leaves != len(cached.out_avals):
-        return False
-    learner, _ = jax.eval_shape(train.init_state, jax.random.PRNGKey(0))
-    n = keys.shape[0]
-    expected = [(n, *x.shape) for x in jax.tree_util.tree_leaves(learner)]
-    got = [tuple(a.shape) for a in cached.out_avals[: len(expected)]]
-    return expected == got
 
 
 class TimedRun(NamedTuple):

@@ -454,14 +454,15 @@ def _train_host(
     from policyopt.agent import Agent, learn_together
 
     fields = agent_fields(cfg)
+    normalize_obs, normalize_reward = spec.normalization()
     agents = [
         Agent(
             spec.algo,
             spec.env_id,
             seed=spec.seed + k,
             vectorization=spec.vectorization,
-            normalize_obs=spec.normalization()[0],
-            normalize_reward=spec.normalization()[1],
+            normalize_obs=normalize_obs,
+            normalize_reward=normalize_reward,
             checkpoint_path=run_dir / "checkpoints" / f"seed_{k}.ckpt",
             checkpoint_every=spec.checkpoint_every,
             on_nan=spec.on_nan,
