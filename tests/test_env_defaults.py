@@ -41,9 +41,9 @@ def test_continuous_control_gets_long_rollouts_and_host_normalisation() -> None:
     # the compiled level normalises in its loop too
     c = env_defaults(CONFIGS["ppo"], CONTINUOUS, "compiled")
     assert c is not None and c.run == {"normalize_obs": True, "normalize_reward": True}
-    # wide observations get wider networks; large returns get reward scaling
+    # wide observations keep (64, 64) networks at Adam 3e-4; large returns get reward scaling
     r = env_defaults(CONFIGS["ppo"], ROBOT, "host")
-    assert r is not None and r.config["hidden_sizes"] == (256, 256)
+    assert r is not None and "hidden_sizes" not in r.config
     assert r.run["normalize_reward"]
 
 

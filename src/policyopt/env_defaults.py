@@ -7,8 +7,8 @@ traits choose a family of settings, each taken from the libraries that publish t
 
 - **continuous control** (a ``Box`` action space): rollouts of 2048 steps (8 envs × 256),
   GAE λ 0.95, γ 0.99, Adam 3e-4 with 10 epochs of minibatch 64 for the first-order recipes
-  (CleanRL's ``ppo_continuous_action`` and rl-baselines3-zoo's MuJoCo entries), wider networks
-  (256, 256) when the observation has more than 64 dimensions, and running observation
+  (CleanRL's ``ppo_continuous_action`` and rl-baselines3-zoo's MuJoCo entries), the config's
+  (64, 64) networks at every observation size, and running observation
   normalisation and return-based reward scaling (SB3's ``VecNormalize``, which every zoo
   MuJoCo entry uses; the compiled level has the same in its loop);
 - **long-horizon discrete control** (episodes of 1000 steps or more, e.g. LunarLander): 16 envs
@@ -158,8 +158,10 @@ def env_defaults(config_cls: type, traits: EnvTraits | None, level: str) -> EnvD
     if traits.continuous:
         kind = "continuous control"
         chosen: dict[str, Any] = dict(_CONTINUOUS)
-        if traits.obs_dim > 64:
-            chosen["hidden_sizes"] = (256, 256)
+        # No wider networks for wide observations: at Adam 3e-4, (256, 256) doubled PPO's
+        # per-update KL on Ant-v5 (105 dims) and it never learned (-29 over 3 seeds); the
+        # zoo's 1327 on Ant is SB3's (64, 64) defaults, and its (256, 256) entries pair the
+        # width with learning rates 3-15x lower, which is a preset's business, not a default's.
         run = {"normalize_obs": True, "normalize_reward": True}
     elif traits.max_episode_steps is not None and traits.max_episode_steps >= 1000:
         kind = "long-horizon discrete control"
