@@ -6,7 +6,7 @@ update goes through :func:`guarded_update`, which (inside the jitted code, with 
 ``jnp.isfinite`` reductions: no host sync, negligible next to the update itself) checks, in
 causal order, the rollout's observations and rewards, the advantages, the losses, the
 gradient norms, the new actor and critic parameters and the optimiser/recipe state. If any
-is not finite the step is *rejected*: the old learner is selected with ``tree_where`` (no
+is not finite the step is *rejected*: the old learner is selected with ``lax.cond`` (no
 Python control flow on traced values) and ``train/nonfinite`` holds the 1-based index of the
 first bad quantity in :data:`policyopt.faults.QUANTITIES` (0 = all finite).
 
@@ -32,7 +32,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from policyopt.algorithms import make_batch
 from policyopt.faults import NONFINITE
@@ -98,7 +97,11 @@ def guarded_update(recipe: Any, nets: Any) -> Callable[..., tuple[Any, dict[str,
             ]
         )
         accept = (code == 0) & jnp.logical_not(frozen)
-        learner = optax.tree_utils.tree_where(accept, new, learner)
+        # A conditional, not a per-leaf ``tree_where``: XLA fuses a cheap scalar predicate
+        # into each consumer, so a select per leaf copied the ~40 finiteness reductions above
+        # into every leaf's fusion (a fifth of a PPO program's HLO, ~10% of its compile
+        # time). Same bits either way; under ``vmap`` (seeds) JAX makes it a select again.
+        learner = jax.lax.cond(accept, lambda: new, lambda: learner)
         return learner, {**metrics, NONFINITE: code}
 
     return update
