@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -184,6 +185,31 @@ def test_a_finished_cell_whose_settings_changed_since_is_rerun(
     assert benchmark._finished(cell, tmp_path) == {"status": "ok"}
     monkeypatch.setattr(type(cell.spec), "normalization", lambda self: (True, False))
     assert benchmark._finished(cell, tmp_path) is None
+
+
+def test_a_killed_host_cell_of_stale_settings_trains_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interrupt_update: Any
+) -> None:
+    """A cell killed mid-run (checkpoints, no config.json yet) whose settings have changed
+    since: its checkpoints are refused for resuming, so it trains anew with today's settings
+    instead of failing (the mujoco suite's TRPO Ant cell did, after a default changed)."""
+    from policyopt.experiments import benchmark
+
+    envs = {"CartPole-v1": {"steps": 4096, "score_range": [22.0, 475.0]}}
+    suite = Suite.from_dict({**TINY, "recipes": ["ppo"], "level": "host", "envs": envs})
+    (cell,) = suite.cells()
+    run_dir = tmp_path / "cells" / cell.name
+    restore = interrupt_update(2)
+    with pytest.raises(KeyboardInterrupt):
+        benchmark._run_cell(cell, str(tmp_path))
+    restore()
+    assert list((run_dir / "checkpoints").glob("*.ckpt"))
+    assert not (run_dir / "config.json").exists()
+    monkeypatch.setattr(type(cell.spec), "normalization", lambda self: (True, False))
+    res = benchmark._run_cell(cell, str(tmp_path))
+    assert res["status"] == "ok", res.get("error")
+    run = json.loads((run_dir / "config.json").read_text())["run"]
+    assert run["normalization"]["obs"] is True
 
 
 def test_a_stale_host_cell_trains_again_from_scratch(

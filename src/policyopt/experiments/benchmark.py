@@ -302,8 +302,11 @@ def _run_cell(cell: Cell, out: str) -> dict[str, Any]:
     A directory left by a killed run is continued: a host run from its segment checkpoints,
     a compiled run (one program, no segments) from the start. A directory whose run resolved
     to other settings than the spec does today (a preset or default added since: a stale
-    result, see :func:`_finished`) is trained again from scratch, never resumed.
+    result, see :func:`_finished`, or a killed run's checkpoints of the old settings, which
+    resuming refuses before anything trains) is trained again from scratch.
     """
+    from policyopt.experiments.training import ResumeMismatchError
+
     run_dir = Path(out) / "cells" / cell.name
     t0 = time.perf_counter()
     try:
@@ -312,7 +315,10 @@ def _run_cell(cell: Cell, out: str) -> dict[str, Any]:
             run_dir
         )
         resume = partial and not stale and cell.spec.resolved_level() == "host"
-        summary = train_run(cell.spec, run_dir, resume=resume, overwrite=partial and not resume)
+        try:
+            summary = train_run(cell.spec, run_dir, resume=resume, overwrite=partial and not resume)
+        except ResumeMismatchError:  # checkpoints of other settings (no config.json yet)
+            summary = train_run(cell.spec, run_dir, overwrite=True)
         return {"status": "ok", "wall_seconds": time.perf_counter() - t0, **summary}
     except Exception as err:  # reported in the results; the other cells go on
         return {
