@@ -317,7 +317,10 @@ def _run_cell(cell: Cell, out: str) -> dict[str, Any]:
         resume = partial and not stale and cell.spec.resolved_level() == "host"
         try:
             summary = train_run(cell.spec, run_dir, resume=resume, overwrite=partial and not resume)
-        except ResumeMismatchError:  # checkpoints of other settings (no config.json yet)
+        except ResumeMismatchError:
+            if _stored_spec(run_dir) != cell.spec:
+                raise  # another suite's run in this --out: not ours to overwrite
+            # the same spec, killed before config.json, checkpoints of the old settings
             summary = train_run(cell.spec, run_dir, overwrite=True)
         return {"status": "ok", "wall_seconds": time.perf_counter() - t0, **summary}
     except Exception as err:  # reported in the results; the other cells go on
@@ -331,14 +334,11 @@ def _run_cell(cell: Cell, out: str) -> dict[str, Any]:
 
 def _finished(cell: Cell, out: Path) -> dict[str, Any] | None:
     """A previous invocation's result for ``cell`` when its run is complete and is this spec."""
-    from policyopt.experiments.training import spec_from_json
-
     run_dir = out / "cells" / cell.name
     result = run_dir / "benchmark_cell.json"
     if not result.exists():
         return None
-    stored = spec_from_json(json.loads((run_dir / "spec.json").read_text()), run_dir)
-    if stored != cell.spec:
+    if _stored_spec(run_dir) != cell.spec:
         raise ConfigError(
             "benchmark",
             "--out",
@@ -348,6 +348,12 @@ def _finished(cell: Cell, out: Path) -> dict[str, Any] | None:
     if _settings_of(cell.spec) != _stored_settings(run_dir):
         return None  # the same spec now resolves to other settings (a new preset or default)
     return dict(json.loads(result.read_text()))
+
+
+def _stored_spec(run_dir: Path) -> RunSpec:
+    from policyopt.experiments.training import spec_from_json
+
+    return spec_from_json(json.loads((run_dir / "spec.json").read_text()), run_dir)
 
 
 def _settings_of(spec: RunSpec) -> dict[str, Any]:
