@@ -133,8 +133,8 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # over the mujoco suite's 3 seeds (2026-11-25). Not taken: zoo's ``ortho_init=False``.
     # The continuous-control defaults (8 × 256, 10 critic epochs of 64, 15 CG steps) left TRPO
     # 982 below sb3-contrib's Hopper (2390 over the mujoco suite's 3 seeds, 2026-11-25); this
-    # entry gave 2555 [1696, 3620] (seeds 1696, 2349, 3620). On Ant-v5 it did worse than the defaults (122 against 276,
-    # 3 seeds each, 2026-11-26), so Ant keeps the defaults.
+    # entry gave 2555 [1696, 3620] (seeds 1696, 2349, 3620, 2026-11-26). On Ant-v5 it did
+    # worse than the defaults (122 against 276, 3 seeds each), so Ant keeps the defaults.
     ("trpo", "Hopper-v5"): (dict(_ZOO_TRPO_MUJOCO), 1_000_000),
     ("ppo", "HalfCheetah-v5"): (
         {
