@@ -127,6 +127,24 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # settings, no normalisation): the continuous-control defaults (8 × 256, 10 epochs,
     # normalisation) reached 167 [135, 198] over the box2d suite's 5 seeds, zoo reports 271.
     ("ppo", "LunarLanderContinuous-v3"): (dict(_ZOO_PPO_LUNAR), 1_000_000),
+    # rl-zoo3's tuned TRPO LunarLanderContinuous entry (hyperparams/trpo.yml: 2 × 1024, 20
+    # critic epochs, sb3-contrib's defaults otherwise, VecNormalize; zoo: 262 at 2e5). The
+    # continuous-control defaults gave 158 [125, 194] over the box2d suite's 5 seeds.
+    ("trpo", "LunarLanderContinuous-v3"): (
+        {
+            "num_envs": 2,
+            "num_steps": 1024,
+            "gamma": 0.99,
+            "gae_lambda": 0.95,
+            "vf_epochs": 20,
+            "vf_batch_size": 128,
+            "vf_learning_rate": 1e-3,
+            "delta": 0.01,
+            "normalize_obs": True,
+            "normalize_reward": True,
+        },
+        1_000_000,
+    ),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
