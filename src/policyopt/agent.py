@@ -506,7 +506,7 @@ def learn_together(
     update on XLA's threads while the next agent steps its environments, so the seeds' updates
     overlap their rollouts instead of following them. How much that saves depends on free
     cores: on 2 cores, where one PPO seed on LunarLander-v3 already keeps both busy, 5 seeds
-    take 4.75× the wall time of one (``benchmarks/results/host_seeds.json``). Every agent
+    take 4.86× the wall time of one (``benchmarks/results/host_seeds.json``). Every agent
     keeps its own environments, random streams, checkpoints and history: each one's numbers are
     bit-identical to its own ``learn`` call, whatever the number of agents. (The updates
     are not ``vmap``-ed over seeds on purpose: a vmapped update differs from the single one

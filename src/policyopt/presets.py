@@ -129,7 +129,8 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("ppo", "LunarLanderContinuous-v3"): (dict(_ZOO_PPO_LUNAR), 1_000_000),
     # rl-zoo3's tuned TRPO LunarLanderContinuous entry (hyperparams/trpo.yml: 2 × 1024, 20
     # critic epochs, sb3-contrib's defaults otherwise, VecNormalize; zoo: 262 at 2e5). The
-    # continuous-control defaults gave 158 [125, 194] over the box2d suite's 5 seeds.
+    # continuous-control defaults gave 158 [125, 194] over the box2d suite's 5 seeds, this
+    # entry 158 [101, 216] (2026-11-26): no better at 1e6 steps; TRPO on it is still open.
     ("trpo", "LunarLanderContinuous-v3"): (
         {
             "num_envs": 2,
