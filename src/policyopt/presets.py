@@ -31,10 +31,10 @@ _ZOO_PPO_LUNAR = {
 
 __all__ = ["PRESETS", "preset", "preset_run"]
 
-#: rl-zoo3's TRPO MuJoCo entry (hyperparams/trpo.yml ``Ant-v4: &mujoco-defaults``, from its
-#: pybullet defaults): 2 envs × 1024 steps, 20 critic epochs of 128 at 1e-3, 25 CG steps with
-#: damping 0.1, γ 0.99, λ 0.95, δ 0.01 (sb3-contrib's target_kl), VecNormalize.
-_ZOO_TRPO_MUJOCO = {
+#: rl-zoo3's TRPO entries for continuous control (hyperparams/trpo.yml): sb3-contrib's
+#: defaults (critic minibatch 128 at 1e-3, γ 0.99, λ 0.95, δ 0.01 = its target_kl) with 2 envs
+#: × 1024 steps, 20 critic epochs and VecNormalize.
+_ZOO_TRPO_CONTINUOUS = {
     "num_envs": 2,
     "num_steps": 1024,
     "gamma": 0.99,
@@ -42,12 +42,13 @@ _ZOO_TRPO_MUJOCO = {
     "vf_epochs": 20,
     "vf_batch_size": 128,
     "vf_learning_rate": 1e-3,
-    "cg_iters": 25,
-    "damping": 0.1,
     "delta": 0.01,
     "normalize_obs": True,
     "normalize_reward": True,
 }
+#: rl-zoo3's TRPO MuJoCo entry (``Ant-v4: &mujoco-defaults``, from its pybullet defaults):
+#: the above with 25 CG steps and damping 0.1.
+_ZOO_TRPO_MUJOCO = {**_ZOO_TRPO_CONTINUOUS, "cg_iters": 25, "damping": 0.1}
 
 _ZOO_PPO_CARTPOLE = {
     "num_envs": 8,
@@ -131,21 +132,7 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # critic epochs, sb3-contrib's defaults otherwise, VecNormalize; zoo: 262 at 2e5). The
     # continuous-control defaults gave 158 [125, 194] over the box2d suite's 5 seeds, this
     # entry 158 [101, 216] (2026-11-26): no better at 1e6 steps; TRPO on it is still open.
-    ("trpo", "LunarLanderContinuous-v3"): (
-        {
-            "num_envs": 2,
-            "num_steps": 1024,
-            "gamma": 0.99,
-            "gae_lambda": 0.95,
-            "vf_epochs": 20,
-            "vf_batch_size": 128,
-            "vf_learning_rate": 1e-3,
-            "delta": 0.01,
-            "normalize_obs": True,
-            "normalize_reward": True,
-        },
-        1_000_000,
-    ),
+    ("trpo", "LunarLanderContinuous-v3"): (dict(_ZOO_TRPO_CONTINUOUS), 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
