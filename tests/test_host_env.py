@@ -70,6 +70,27 @@ def test_auto_backend_prefers_envpool_then_gymnasium_then_gymnax() -> None:
         resolve_backend("policyopt-test/Target-v0", "envpool")
 
 
+def test_auto_backend_keeps_envpool_when_gymnasiums_env_cannot_be_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A few envs would pick Gymnasium, but where its extra is missing (e.g. MuJoCo) and EnvPool
+    has the id, "auto" takes EnvPool (the mujoco suite's 1-env HalfCheetah preset in a CI
+    without MuJoCo); an explicit Gymnasium backend still names the extra to install."""
+    from policyopt.envs import host_env
+
+    def missing(env_id: str) -> None:
+        raise ConfigError("env", "env_id", f"{env_id!r} needs packages that are not installed")
+
+    monkeypatch.setattr(host_env, "check_env_dependencies", missing)
+    host_env._gym_can_make.cache_clear()
+    try:
+        assert resolve_backend("LunarLander-v3", num_envs=2) == "envpool"
+        with pytest.raises(ConfigError, match="not installed"):
+            resolve_backend("LunarLander-v3", "sync", num_envs=2)
+    finally:
+        host_env._gym_can_make.cache_clear()
+
+
 def test_async_backend_matches_sync_backend() -> None:
     sync, asyn = make_host_env("CartPole-v1", 2, "sync"), make_host_env("CartPole-v1", 2, "async")
     np.testing.assert_array_equal(sync.reset(9), asyn.reset(9))

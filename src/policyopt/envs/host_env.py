@@ -155,6 +155,18 @@ def check_env_dependencies(env_id: str) -> None:
         ) from err
 
 
+@functools.cache
+def _gym_can_make(env_id: str) -> bool:
+    """Whether Gymnasium's env module for ``env_id`` imports (its extra is installed): "auto"
+    then keeps EnvPool for an id both have, e.g. a MuJoCo preset with 1 env where only EnvPool's
+    MuJoCo is installed, instead of picking a Gymnasium env that cannot be made."""
+    try:
+        check_env_dependencies(env_id)
+    except ConfigError:
+        return False
+    return True
+
+
 def resolve_backend(
     env_id: str,
     backend: str = "auto",
@@ -200,7 +212,8 @@ def _resolve_backend(env_id: str, backend: str, num_envs: int, step_timeout: flo
             f"{suggest(env_id, sorted(known))}",
         )
     if backend == "auto":
-        if env_id in envpool_ids() and (num_envs >= ENVPOOL_MIN_ENVS or not in_gym):
+        pool = env_id in envpool_ids()
+        if pool and (num_envs >= ENVPOOL_MIN_ENVS or not in_gym or not _gym_can_make(env_id)):
             return "envpool"
         return "sync" if in_gym else "gymnax"
     if backend == "envpool" and env_id not in envpool_ids():
