@@ -133,15 +133,15 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # continuous-control defaults gave 158 [125, 194] over the box2d suite's 5 seeds, this
     # entry 158 [101, 216] (2026-11-26): no better at 1e6 steps; TRPO on it is still open.
     ("trpo", "LunarLanderContinuous-v3"): (dict(_ZOO_TRPO_CONTINUOUS), 1_000_000),
+    # The continuous-control defaults (8 × 256, 10 critic epochs of 64, 15 CG steps) left TRPO
+    # 982 below sb3-contrib's Hopper (2390 over the mujoco suite's 3 seeds, 2026-11-25); zoo's
+    # TRPO MuJoCo entry gave 2555 [1696, 3620] (seeds 1696, 2349, 3620, 2026-11-26). On Ant-v5 it
+    # did worse than the defaults (122 against 276, 3 seeds each), so Ant keeps the defaults.
+    ("trpo", "Hopper-v5"): (dict(_ZOO_TRPO_MUJOCO), 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
     # over the mujoco suite's 3 seeds (2026-11-25). Not taken: zoo's ``ortho_init=False``.
-    # The continuous-control defaults (8 × 256, 10 critic epochs of 64, 15 CG steps) left TRPO
-    # 982 below sb3-contrib's Hopper (2390 over the mujoco suite's 3 seeds, 2026-11-25); this
-    # entry gave 2555 [1696, 3620] (seeds 1696, 2349, 3620, 2026-11-26). On Ant-v5 it did
-    # worse than the defaults (122 against 276, 3 seeds each), so Ant keeps the defaults.
-    ("trpo", "Hopper-v5"): (dict(_ZOO_TRPO_MUJOCO), 1_000_000),
     ("ppo", "HalfCheetah-v5"): (
         {
             "num_envs": 1,
