@@ -44,6 +44,17 @@ def test_choosing_the_level_does_not_import_gymnax() -> None:
     assert "gymnax" not in _loaded_after(code)
 
 
+def test_a_gymnasium_backend_for_a_gymnasium_id_does_not_import_envpool() -> None:
+    """The Agent a compiled CLI run exports through (``vectorization="sync"``) and few-env
+    "auto" runs need no EnvPool; its import (with SciPy) was half a second of every run."""
+    code = (
+        "from policyopt.envs.host_env import resolve_backend\n"
+        "assert resolve_backend('CartPole-v1', 'sync') == 'sync'\n"
+        "assert resolve_backend('CartPole-v1', 'auto', num_envs=4) == 'sync'"
+    )
+    assert "envpool" not in _loaded_after(code)
+
+
 def test_gymnax_ids_read_without_import_equal_gymnax_own_list() -> None:
     import gymnax
 
@@ -93,14 +104,37 @@ _PYPLOT = (
     "assert sys.modules['matplotlib'].pyplot is sys.modules['matplotlib.pyplot']"
 )
 
+# matplotlib itself, first used through a submodule gymnax deferred (a package whose
+# submodule loads before it would import it half-initialised)
+_COLORS = (
+    "import sys\n"
+    "from policyopt.imports import import_gymnax\n"
+    "import_gymnax()\n"
+    "assert type(sys.modules['matplotlib']).__name__ == '_Deferred'\n"
+    "from matplotlib import colors\n"
+    "assert colors.to_rgb('red') == (1.0, 0.0, 0.0)\n"
+    "import matplotlib\n"
+    "assert type(sys.modules['matplotlib']).__name__ == 'module'\n"
+    "assert matplotlib.colors is sys.modules['matplotlib.colors']\n"
+    "import seaborn\n"
+    "assert len(seaborn.color_palette('cubehelix', 3)) == 3"
+)
+
 
 @pytest.mark.parametrize(
-    ("code", "first_use"), [(_SEABORN, "import seaborn\n"), (_PYPLOT, "import matplotlib.pyplot\n")]
+    ("code", "first_use"),
+    [
+        (_SEABORN, "import seaborn\n"),
+        (_PYPLOT, "import matplotlib.pyplot\n"),
+        (_COLORS, "from matplotlib import colors\n"),
+    ],
 )
 def test_gymnax_rendering_imports_are_deferred_and_load_on_use(code: str, first_use: str) -> None:
     """What gymnax imports only to render (seaborn, pyplot) is a stand-in until first used:
-    nothing of scipy is loaded before, and the real module works and replaces it after."""
-    assert "scipy" not in _loaded_after(code.split(first_use)[0])
+    nothing of scipy or matplotlib is loaded before, and the real module works and replaces
+    it after."""
+    before = code.split(first_use)[0] + "assert 'matplotlib.figure' not in sys.modules\n"
+    assert "scipy" not in _loaded_after(before)
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

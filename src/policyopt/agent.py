@@ -117,7 +117,9 @@ class Agent:
         seed = check_seed("Agent", "seed", seed)
         self.config = make_config(algo, env_id=env_id, **hparams)  # ConfigError before any env
         # unknown ids fail here, with suggestions, before any environment exists
-        backend = resolve_backend(env_id, vectorization, self.config.num_envs, step_timeout)
+        backend = resolve_backend(
+            env_id, vectorization, self.config.num_envs, step_timeout, self.config.env_kwargs
+        )
         self.on_nan = check_on_nan("Agent", on_nan)
         self.step_timeout = step_timeout
         # config.name, not ``algo``: a composition's spelling is stored as ``composed`` + fields
@@ -286,7 +288,11 @@ class Agent:
         """Undiscounted return of each of ``n_episodes`` fresh episodes."""
         check_int("Agent.evaluate", "n_episodes", n_episodes, 1)
         envs = make_host_env(
-            self.env_id, n_episodes, self.settings["vectorization"], self.step_timeout
+            self.env_id,
+            n_episodes,
+            self.settings["vectorization"],
+            self.step_timeout,
+            self.config.env_kwargs,
         )
         try:
             obs = envs.reset(seed)
@@ -315,7 +321,7 @@ class Agent:
             )
         with warnings.catch_warnings():  # an unsupported mode only warns: we check below
             warnings.simplefilter("ignore", UserWarning)
-            env = gym.make(self.env_id, render_mode="rgb_array")
+            env = gym.make(self.env_id, render_mode="rgb_array", **self.config.env_kwargs)
         if "rgb_array" not in env.metadata.get("render_modes", []):
             env.close()
             raise ConfigError(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from policyopt.checkpoint import CheckpointError
-from policyopt.configs import CONFIGS, make_config
+from policyopt.configs import CONFIGS, make_config, with_added_fields
 from policyopt.errors import MAX_SEED, ConfigError
 
 __all__ = [
@@ -156,7 +156,7 @@ def check_agent_meta(path: str | Path, meta: Mapping[str, Any]) -> AgentMeta:
     seed = _get(path, meta, "seed", int)
     if not 0 <= seed <= MAX_SEED:
         raise _bad(path, "seed", f"must be in [0, {MAX_SEED}], got {seed}")
-    config = _get(path, meta, "config", dict)
+    config = with_added_fields(_get(path, meta, "config", dict))  # older checkpoints load
     _check_config(path, algo, env_id, config)
     settings = _get(path, meta, "settings", dict)
     for name, kind in SETTINGS.items():

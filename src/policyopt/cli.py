@@ -159,6 +159,16 @@ def tabular(
     console.print(f"wrote {len(histories)} CSV files and {', '.join(str(p) for p in paths)}")
 
 
+def _env_kwargs(items: list[str] | None, sets: list[str] | None) -> dict[str, Any]:
+    """``--env-kwarg`` items as the ``env_kwargs`` override (merged over ``--set env_kwargs``)."""
+    if not items:
+        return {}
+    from_set = parse_sets(sets or []).get("env_kwargs") or {}
+    if not isinstance(from_set, dict):
+        raise ConfigError("cli", "--set env_kwargs", f"expected a dict, got {from_set!r}")
+    return {"env_kwargs": {**from_set, **parse_sets(items)}}
+
+
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """``["learning_rate=1e-3", "hidden_sizes=(32,32)"]`` → typed values (Python literals)."""
     out: dict[str, Any] = {}
@@ -188,6 +198,14 @@ def train(
     steps: Annotated[int | None, typer.Option(help="total environment steps per seed")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="config field, e.g. learning_rate=1e-3")
+    ] = None,
+    env_kwarg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env-kwarg",
+            help="keyword argument of the environment (gym.make's; gymnax: EnvParams), "
+            "e.g. include_cfrc_ext_in_observation=false for Ant-v5 (repeatable)",
+        ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="run name (default ALGO-ENV)")] = None,
     runs_dir: Annotated[Path, typer.Option(help="parent directory of run directories")] = Path(
@@ -290,7 +308,7 @@ def train(
             seeds=seeds,
             seed=seed,
             steps=steps,
-            overrides={**fields, **parse_sets(set_ or [])},
+            overrides={**fields, **parse_sets(set_ or []), **_env_kwargs(env_kwarg, set_)},
             use_preset=use_preset,
             level=level,
             vectorization=vectorization,

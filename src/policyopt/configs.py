@@ -23,6 +23,7 @@ from policyopt.composition import (
     composition_fields,
     parse_recipe,
 )
+from policyopt.env_kwargs import NO_ENV_KWARGS, EnvKwargs
 from policyopt.errors import (
     ConfigError,
     check_choice,
@@ -52,6 +53,7 @@ __all__ = [
     "compose",
     "hparams",
     "make_config",
+    "with_added_fields",
 ]
 
 
@@ -61,6 +63,10 @@ class BaseConfig:
 
     Attributes:
         env_id: environment id (gymnax id for compiled training).
+        env_kwargs: keyword arguments of the environment: ``gym.make``'s for a Gymnasium id
+            (EnvPool gets the same settings in its spelling, or Gymnasium's env is used),
+            ``EnvParams`` fields for a gymnax id; e.g. ``{"include_cfrc_ext_in_observation":
+            False}`` for Ant-v5 without contact forces (:mod:`policyopt.env_kwargs`).
         total_timesteps: environment steps in total (rounded down to whole rollouts).
         num_envs: parallel environments.
         num_steps: steps per environment per rollout (rollout = num_envs × num_steps).
@@ -74,6 +80,7 @@ class BaseConfig:
     """
 
     env_id: str = "CartPole-v1"
+    env_kwargs: EnvKwargs = NO_ENV_KWARGS
     total_timesteps: int = 100_000
     num_envs: int = 8
     num_steps: int = 128
@@ -589,6 +596,17 @@ CONFIGS: dict[str, type[BaseConfig]] = {
 """Every deep recipe's config class by its name (``"pg"`` is A2C's; ``"composed"`` is any row
 of the paper's table built with :func:`compose`): what :func:`make_config`, the CLI and
 sweeps accept as ALGO."""
+
+
+#: Config fields added after runs and checkpoints were first written, each with the value
+#: that is what an older run did: a stored config without the field is that run (fill with
+#: :func:`with_added_fields` before comparing or rebuilding stored configs).
+ADDED_FIELDS: dict[str, Any] = {"env_kwargs": {}}
+
+
+def with_added_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored config's fields, with the :data:`ADDED_FIELDS` it predates filled in."""
+    return {**{k: v for k, v in ADDED_FIELDS.items() if k not in stored}, **stored}
 
 
 def make_config(algo: str, **overrides: Any) -> BaseConfig:

@@ -31,6 +31,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from policyopt.env_kwargs import EnvKwargs
+
 __all__ = ["EnvDefaults", "EnvTraits", "env_defaults", "env_traits"]
 
 _CONTINUOUS = {
@@ -90,14 +92,16 @@ class EnvDefaults:
 
 
 @functools.cache
-def env_traits(env_id: str, level: str) -> EnvTraits | None:
-    """The env's traits, or None where they cannot be read here (an id only EnvPool has, or
-    one whose extra is missing: training then fails with its own clear message)."""
+def env_traits(env_id: str, level: str, env_kwargs: EnvKwargs | None = None) -> EnvTraits | None:
+    """The env's traits (made with ``env_kwargs``), or None where they cannot be read here (an
+    id only EnvPool has, or one whose extra is missing: training then fails with its own clear
+    message)."""
     threshold, max_steps = _registry_entry(env_id)
+    kwargs = dict(env_kwargs or {})
     if level == "compiled":
         from policyopt.envs import make_jax_env
 
-        jenv = make_jax_env(env_id)
+        jenv = make_jax_env(env_id, **kwargs)
         steps = getattr(jenv.params, "max_steps_in_episode", None) or max_steps
         space = jenv.env.observation_space(jenv.params)
         return EnvTraits(
@@ -110,7 +114,7 @@ def env_traits(env_id: str, level: str) -> EnvTraits | None:
     try:
         import gymnasium as gym
 
-        env = gym.make(env_id)
+        env = gym.make(env_id, **kwargs)
     except Exception:  # an id gymnasium lacks, or a missing extra: no defaults from here
         return None
     try:

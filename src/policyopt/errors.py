@@ -171,6 +171,9 @@ def coerce_value(owner: str, field: str, tp: Any, value: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(owner, field, f"must be a string, got {value!r}")
         return value
+    coerce = getattr(tp, "coerce", None)
+    if callable(coerce):  # a field type that validates itself (policyopt.env_kwargs)
+        return coerce(owner, field, value)
     origin = typing.get_origin(tp)
     if origin is Literal:
         check_choice(owner, field, value, [str(a) for a in typing.get_args(tp)])

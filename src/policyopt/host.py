@@ -127,7 +127,9 @@ class HostTrainer:
         self.segment_updates = max(1, int(segment_updates))
         self.on_nan = check_on_nan("HostTrainer", on_nan)
         self.step_timeout = step_timeout
-        self.envs: HostVecEnv = make_host_env(config.env_id, config.num_envs, backend, step_timeout)
+        self.envs: HostVecEnv = make_host_env(
+            config.env_id, config.num_envs, backend, step_timeout, config.env_kwargs
+        )
         self._envs_broken = False
         self.backend = self.envs.backend
         self.spec = self.envs.action_spec
@@ -216,7 +218,10 @@ class HostTrainer:
     def _start_segment(self, state: HostState) -> None:
         n = self.config.num_envs
         if self._envs_broken:
-            self.envs = make_host_env(self.config.env_id, n, self.backend, self.step_timeout)
+            cfg = self.config
+            self.envs = make_host_env(
+                cfg.env_id, n, self.backend, self.step_timeout, cfg.env_kwargs
+            )
             self._envs_broken = False
         seed = segment_seed(self.seed, state.update)
         obs = self._env_call(lambda: self.envs.reset(seed), f"reset of update {state.update}")

@@ -97,26 +97,40 @@ def save_run(
 def write_tensorboard(tb_dir: str | os.PathLike[str], metrics: dict[str, np.ndarray]) -> None:
     """One TensorBoard run per seed (tensorboardX: no TensorFlow), NaNs skipped.
 
+    One event per update carries all its scalars (a ``Summary`` with a value per metric),
+    as TensorFlow's own writers batch them: TensorBoard reads each value as its own scalar
+    point, and the file is written in a quarter of the time of one event per value
+    (``add_scalar``), which was a tenth of a CartPole CLI run.
+
     Written into a temporary directory and renamed into place, so an interrupted write never
     leaves a half-written event file where TensorBoard looks.
     """
     from policyopt.imports import import_tensorboardx
 
-    SummaryWriter = import_tensorboardx().SummaryWriter
+    tbx = import_tensorboardx()
+    from tensorboardX.proto.summary_pb2 import Summary
 
     tb_dir = Path(tb_dir)
     tb_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(tb_dir.parent)
     tmp = temp_sibling(tb_dir)
     steps = np.asarray(metrics["time/total_timesteps"], np.int64)
+    names = [n for n in metrics if n != "time/total_timesteps"]
+    table = np.stack([np.asarray(metrics[n], np.float64) for n in names], axis=-1)
+    finite = np.isfinite(table)
     for s in range(steps.shape[0]):
-        with SummaryWriter(str(tmp / f"seed_{s}")) as w:
-            for name, values in metrics.items():
-                if name == "time/total_timesteps":
-                    continue
-                for u, v in enumerate(np.asarray(values, np.float64)[s]):
-                    if np.isfinite(v):
-                        w.add_scalar(name, float(v), int(steps[s, u]))
+        writer = tbx.FileWriter(str(tmp / f"seed_{s}"))
+        try:
+            for u in range(steps.shape[1]):
+                values = [
+                    Summary.Value(tag=n, simple_value=float(v))
+                    for n, v, ok in zip(names, table[s, u], finite[s, u], strict=True)
+                    if ok
+                ]
+                if values:
+                    writer.add_summary(Summary(value=values), int(steps[s, u]))
+        finally:
+            writer.close()
     if tb_dir.exists():
         shutil.rmtree(tb_dir)
     os.replace(tmp, tb_dir)

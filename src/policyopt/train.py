@@ -225,7 +225,7 @@ def make_train(
     """
     check_on_nan("make_train", on_nan)
     enable_compilation_cache()  # a second process loads this program instead of compiling it
-    env = make_jax_env(config.env_id)
+    env = make_jax_env(config.env_id, **config.env_kwargs)
     nets = make_networks(
         env.action_spec, config.hidden_sizes, config.activation, log_std_init=config.log_std_init
     )

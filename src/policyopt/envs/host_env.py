@@ -33,11 +33,13 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
 
+from policyopt.env_kwargs import NOT_SHARED, envpool_kwargs
 from policyopt.errors import ConfigError, check_range, suggest
 from policyopt.faults import EnvTimeoutError
 from policyopt.nn import ActionSpec
@@ -132,6 +134,20 @@ def _gymnax_ids() -> frozenset[str]:
 ENVPOOL_MIN_ENVS = 8
 
 
+@functools.cache
+def _envpool_config_keys(env_id: str) -> frozenset[str]:
+    import envpool
+
+    return frozenset(envpool.make_spec(env_id).config._fields)  # a namedtuple of its options
+
+
+def _envpool_make_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``env_kwargs`` in EnvPool's spelling for its ``env_id``, or None where it has none."""
+    if not env_kwargs:
+        return {}
+    return envpool_kwargs(env_kwargs, _envpool_config_keys(env_id))
+
+
 #: Gymnasium env modules whose optional dependencies a policyopt extra installs.
 _EXTRAS = {"gymnasium.envs.box2d": "box2d", "gymnasium.envs.mujoco": "mujoco"}
 
@@ -172,16 +188,27 @@ def resolve_backend(
     backend: str = "auto",
     num_envs: int = ENVPOOL_MIN_ENVS,
     step_timeout: float | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
 ) -> str:
     """The concrete backend for ``env_id``; unknown ids and backends fail with suggestions,
-    and a Gymnasium backend whose env needs a missing extra names the extra."""
-    resolved = _resolve_backend(env_id, backend, num_envs, step_timeout)
+    and a Gymnasium backend whose env needs a missing extra names the extra.
+
+    With ``env_kwargs`` (Gymnasium's spelling), "auto" keeps EnvPool only when its env takes
+    every one of them (:func:`policyopt.env_kwargs.envpool_kwargs`); "envpool" fails otherwise.
+    """
+    resolved = _resolve_backend(env_id, backend, num_envs, step_timeout, env_kwargs or {})
     if resolved in ("sync", "async"):
         check_env_dependencies(env_id)
     return resolved
 
 
-def _resolve_backend(env_id: str, backend: str, num_envs: int, step_timeout: float | None) -> str:
+def _resolve_backend(
+    env_id: str,
+    backend: str,
+    num_envs: int,
+    step_timeout: float | None,
+    env_kwargs: Mapping[str, Any],
+) -> str:
     """The concrete backend for ``env_id`` (see :func:`resolve_backend`).
 
     A ``step_timeout`` needs the async backend ("auto" then picks it for Gymnasium ids).
@@ -202,9 +229,11 @@ def _resolve_backend(env_id: str, backend: str, num_envs: int, step_timeout: flo
                 "steps in this process and cannot be interrupted safely, and EnvPool and "
                 "gymnax have no per-step timeout",
             )
+    # EnvPool's registry costs an import of EnvPool (0.5 s, SciPy included): asked only when
+    # the answer matters, never for a Gymnasium id on a Gymnasium backend.
     in_gym = env_id in gym.registry
-    known = set(gym.registry) | envpool_ids() | _gymnax_ids()
-    if env_id not in known:
+    if not in_gym and env_id not in envpool_ids() and env_id not in _gymnax_ids():
+        known = set(gym.registry) | envpool_ids() | _gymnax_ids()
         raise ConfigError(
             "env",
             "env_id",
@@ -212,8 +241,11 @@ def _resolve_backend(env_id: str, backend: str, num_envs: int, step_timeout: flo
             f"{suggest(env_id, sorted(known))}",
         )
     if backend == "auto":
-        pool = env_id in envpool_ids()
-        if pool and (num_envs >= ENVPOOL_MIN_ENVS or not in_gym or not _gym_can_make(env_id)):
+        if in_gym and num_envs < ENVPOOL_MIN_ENVS and _gym_can_make(env_id):
+            return "sync"  # few envs: Gymnasium's in-process loop beats EnvPool's threads
+        if env_id in envpool_ids() and (
+            not env_kwargs or _envpool_make_kwargs(env_id, env_kwargs) is not None
+        ):
             return "envpool"
         return "sync" if in_gym else "gymnax"
     if backend == "envpool" and env_id not in envpool_ids():
@@ -221,6 +253,15 @@ def _resolve_backend(env_id: str, backend: str, num_envs: int, step_timeout: flo
         if envpool_ids():
             why = f"EnvPool has no {env_id!r}{suggest(env_id, sorted(envpool_ids()))}"
         raise ConfigError("env", "vectorization", f"'envpool' unavailable: {why}")
+    if backend == "envpool" and env_kwargs and _envpool_make_kwargs(env_id, env_kwargs) is None:
+        raise ConfigError(
+            "env",
+            "env_kwargs",
+            f"EnvPool's {env_id!r} cannot take {dict(env_kwargs)!r}; it takes "
+            f"{', '.join(sorted(_envpool_config_keys(env_id) - NOT_SHARED))} (or use "
+            "vectorization 'sync' "
+            "or 'async' for Gymnasium's env)",
+        )
     if backend in ("sync", "async") and not in_gym:
         raise ConfigError(
             "env", "vectorization", f"{env_id!r} is not a Gymnasium id; use 'gymnax' or 'auto'"
@@ -238,19 +279,36 @@ class GymnasiumVecEnv:
 
     ``step_timeout`` (async only): seconds to wait for every worker's ``step``/``reset``
     before terminating them and raising :class:`~policyopt.faults.EnvTimeoutError`.
+    ``env_kwargs``: ``gym.make``'s keyword arguments.
     """
 
     def __init__(
-        self, env_id: str, num_envs: int, mode: str, step_timeout: float | None = None
+        self,
+        env_id: str,
+        num_envs: int,
+        mode: str,
+        step_timeout: float | None = None,
+        env_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.backend, self.env_id, self.num_envs = mode, env_id, num_envs
         self.step_timeout = step_timeout if mode == "async" else None
         kwargs: dict[str, Any] = {"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP}
         if mode == "async":
             kwargs["context"] = "spawn"  # never fork a process that has JAX's threads running
-        self.envs = gym.make_vec(
-            env_id, num_envs=num_envs, vectorization_mode=mode, vector_kwargs=kwargs
-        )
+        try:
+            self.envs = gym.make_vec(
+                env_id,
+                num_envs=num_envs,
+                vectorization_mode=mode,
+                vector_kwargs=kwargs,
+                **dict(env_kwargs or {}),
+            )
+        except TypeError as err:
+            if not env_kwargs:
+                raise
+            raise ConfigError(
+                "env", "env_kwargs", f"{env_id!r} does not take {dict(env_kwargs)!r}: {err}"
+            ) from None
         self.obs_shape = _check_obs_space(self.envs.single_observation_space)
         self.action_spec = action_spec_of(self.envs.single_action_space)
 
@@ -305,8 +363,14 @@ class GymnasiumVecEnv:
 class EnvPoolVecEnv:
     """EnvPool in synchronous mode, finished environments reset in the same step."""
 
-    def __init__(self, env_id: str, num_envs: int) -> None:
+    def __init__(
+        self, env_id: str, num_envs: int, env_kwargs: Mapping[str, Any] | None = None
+    ) -> None:
         self.backend, self.env_id, self.num_envs = "envpool", env_id, num_envs
+        translated = _envpool_make_kwargs(env_id, env_kwargs or {})
+        if translated is None:
+            raise ConfigError("env", "env_kwargs", f"EnvPool's {env_id!r} cannot take {env_kwargs}")
+        self._kwargs = translated
         self.pool: Any = None
         self._make(0)
         with warnings.catch_warnings():  # EnvPool builds float64 Box bounds: harmless, noisy
@@ -323,7 +387,11 @@ class EnvPoolVecEnv:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             self.pool = envpool.make(
-                self.env_id, env_type="gymnasium", num_envs=self.num_envs, seed=int(seed)
+                self.env_id,
+                env_type="gymnasium",
+                num_envs=self.num_envs,
+                seed=int(seed),
+                **self._kwargs,
             )
 
     def reset(self, seed: int) -> np.ndarray:
@@ -354,13 +422,15 @@ class EnvPoolVecEnv:
 class GymnaxVecEnv:
     """A gymnax environment stepped on the host through jitted, vmapped functions."""
 
-    def __init__(self, env_id: str, num_envs: int) -> None:
+    def __init__(
+        self, env_id: str, num_envs: int, env_kwargs: Mapping[str, Any] | None = None
+    ) -> None:
         import jax
 
         from policyopt.envs.jax_env import make_jax_env
 
         self.backend, self.num_envs = "gymnax", num_envs
-        self.env = make_jax_env(env_id)
+        self.env = make_jax_env(env_id, **dict(env_kwargs or {}))
         if len(self.env.obs_shape) != 1:
             raise ConfigError(
                 "env",
@@ -397,12 +467,17 @@ class GymnaxVecEnv:
 
 
 def make_host_env(
-    env_id: str, num_envs: int, backend: str = "auto", step_timeout: float | None = None
+    env_id: str,
+    num_envs: int,
+    backend: str = "auto",
+    step_timeout: float | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
 ) -> HostVecEnv:
-    """A vector env of ``num_envs`` copies of ``env_id`` on the resolved backend."""
-    resolved = resolve_backend(env_id, backend, num_envs, step_timeout)
+    """A vector env of ``num_envs`` copies of ``env_id`` (with ``env_kwargs``, Gymnasium's
+    spelling) on the resolved backend."""
+    resolved = resolve_backend(env_id, backend, num_envs, step_timeout, env_kwargs)
     if resolved == "envpool":
-        return EnvPoolVecEnv(env_id, num_envs)
+        return EnvPoolVecEnv(env_id, num_envs, env_kwargs)
     if resolved == "gymnax":
-        return GymnaxVecEnv(env_id, num_envs)
-    return GymnasiumVecEnv(env_id, num_envs, resolved, step_timeout)
+        return GymnaxVecEnv(env_id, num_envs, env_kwargs)
+    return GymnasiumVecEnv(env_id, num_envs, resolved, step_timeout, env_kwargs)

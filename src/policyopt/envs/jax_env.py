@@ -88,6 +88,15 @@ def make_jax_env(env_id: str, **env_params: Any) -> JaxEnv:
         )
     env, params = gymnax.make(env_id)
     if env_params:
+        fields = sorted(vars(params))
+        unknown = sorted(set(env_params) - set(fields))
+        if unknown:
+            raise ConfigError(
+                "env",
+                "env_kwargs",
+                f"{env_id!r} has no parameter {', '.join(map(repr, unknown))}; its EnvParams: "
+                f"{', '.join(fields)}",
+            )
         params = params.replace(**env_params)
     spec = action_spec_of(env.action_space(params), where="env")
     obs_shape = tuple(env.observation_space(params).shape)

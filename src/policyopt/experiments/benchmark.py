@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 
 from policyopt.composition import display_name, file_safe, parse_recipe
+from policyopt.configs import with_added_fields
+from policyopt.env_kwargs import NO_ENV_KWARGS, EnvKwargs
 from policyopt.errors import ConfigError, check_choice, check_int
 from policyopt.experiments.executors import map_in_processes, map_on_ray
 from policyopt.experiments.sweep import overrides_for
@@ -77,6 +79,8 @@ class EnvEntry:
     env_id: str
     steps: int
     score_range: tuple[float, float]
+    #: the environment's keyword arguments for every cell (``BaseConfig.env_kwargs``)
+    env_kwargs: EnvKwargs = NO_ENV_KWARGS
 
 
 @dataclass(frozen=True)
@@ -118,9 +122,11 @@ class Suite:
             raise ConfigError(source, "envs", "must map env ids to {steps, score_range}")
         envs = []
         for env_id, e in envs_raw.items():
-            if not isinstance(e, dict) or set(e) - {"steps", "score_range"}:
+            if not isinstance(e, dict) or set(e) - {"steps", "score_range", "env_kwargs"}:
                 raise ConfigError(
-                    source, f"envs.{env_id}", "must be a mapping with keys steps, score_range"
+                    source,
+                    f"envs.{env_id}",
+                    "must be a mapping with keys steps, score_range (and optionally env_kwargs)",
                 )
             check_int(source, f"envs.{env_id}.steps", e.get("steps", 0), 1)
             rng = e.get("score_range")
@@ -134,7 +140,10 @@ class Suite:
                     source, f"envs.{env_id}.score_range", f"must be [low, high] with high > low, "
                     f"got {rng!r}"
                 )  # fmt: skip
-            envs.append(EnvEntry(str(env_id), int(e["steps"]), (float(rng[0]), float(rng[1]))))
+            kwargs = EnvKwargs.coerce(source, f"envs.{env_id}.env_kwargs", e.get("env_kwargs"))
+            envs.append(
+                EnvEntry(str(env_id), int(e["steps"]), (float(rng[0]), float(rng[1])), kwargs)
+            )
         recipes = d["recipes"] if isinstance(d["recipes"], list) else [d["recipes"]]
         run = dict(d.get("run") or {})
         for key in run:
@@ -179,6 +188,8 @@ class Suite:
                     continue
                 name, _ = parse_recipe(recipe)
                 overrides = overrides_for(self.fixed, name)
+                if entry.env_kwargs:
+                    overrides["env_kwargs"] = json.loads(json.dumps(entry.env_kwargs))  # as stored
                 spec = RunSpec(
                     recipe,
                     entry.env_id,
@@ -370,7 +381,7 @@ def _stored_settings(run_dir: Path) -> dict[str, Any]:
     raw.pop("algo", None)
     resolved = run.get("normalization", {})
     normalization = [resolved.get("obs", False), resolved.get("reward", False)]
-    return {"config": raw, "normalization": normalization}
+    return {"config": with_added_fields(raw), "normalization": normalization}
 
 
 def _cell_row(cell: Cell, res: dict[str, Any]) -> dict[str, Any]:
@@ -379,6 +390,7 @@ def _cell_row(cell: Cell, res: dict[str, Any]) -> dict[str, Any]:
         "recipe": cell.recipe,
         "label": display_name(cell.spec.algo, cell.spec.overrides),
         "env": cell.env.env_id,
+        "env_kwargs": dict(cell.env.env_kwargs),
         "steps": cell.env.steps,
         "seeds": cell.spec.seeds,
         "seed": cell.spec.seed,
@@ -504,6 +516,7 @@ def _write_results(
         "recipes": list(dict.fromkeys(c.recipe for c in cells)),
         "envs": {
             e.env_id: {"steps": e.steps, "score_range": list(e.score_range)}
+            | ({"env_kwargs": dict(e.env_kwargs)} if e.env_kwargs else {})
             for e in suite.envs
             if any(c.env == e for c in cells)
         },

@@ -7,6 +7,7 @@ matplotlib is imported only here.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,7 @@ def write_report(result: dict[str, Any], out: Path, report_dir: Path) -> list[Pa
         "training instead of a final value, another env version). Δ compares with the first "
         "published number of the same budget and statistic.",
         "",
+        *_env_kwargs_notes(result),
         *_cell_table(result),
         "",
         "## Aggregate",
@@ -174,3 +176,13 @@ def write_report(result: dict[str, Any], out: Path, report_dir: Path) -> list[Pa
     md = report_dir / f"{name}.md"
     atomic_write_text(md, "\n".join(lines))
     return [md, *paths]
+
+
+def _env_kwargs_notes(result: dict[str, Any]) -> list[str]:
+    """One line per environment made with keyword arguments (the task is not the default)."""
+    notes = [
+        f"- {env} is made with `{json.dumps(v['env_kwargs'])}` (its `env_kwargs`)."
+        for env, v in result["envs"].items()
+        if v.get("env_kwargs")
+    ]
+    return [*notes, ""] if notes else []

@@ -35,6 +35,7 @@ from policyopt.atomic import atomic_write_text
 from policyopt.checkpoint import read_checkpoint
 from policyopt.composition import display_name, parse_recipe
 from policyopt.configs import CONFIGS, BaseConfig, make_config
+from policyopt.env_kwargs import EnvKwargs
 from policyopt.errors import ConfigError, check_int, check_range, check_seed
 from policyopt.experiments.rundir import (
     RunDirError,
@@ -145,11 +146,13 @@ class RunSpec:
         if self.resolved_level() == "compiled":
             from policyopt.envs import make_jax_env
 
-            make_jax_env(self.env_id)
+            make_jax_env(self.env_id, **cfg.env_kwargs)
         else:
             from policyopt.envs.host_env import resolve_backend
 
-            resolve_backend(self.env_id, self.vectorization, cfg.num_envs, self.step_timeout)
+            resolve_backend(
+                self.env_id, self.vectorization, cfg.num_envs, self.step_timeout, cfg.env_kwargs
+            )
         return cfg
 
     def env_defaults(self) -> EnvDefaults | None:
@@ -162,7 +165,9 @@ class RunSpec:
         if self.level not in LEVELS or self.algo not in CONFIGS:
             return None  # config() names the bad field
         level = self.resolved_level()
-        return env_defaults(CONFIGS[self.algo], env_traits(self.env_id, level), level)
+        kwargs = EnvKwargs.coerce("run", "env_kwargs", self.overrides.get("env_kwargs"))
+        traits = env_traits(self.env_id, level, kwargs)
+        return env_defaults(CONFIGS[self.algo], traits, level)
 
     def normalization(self) -> tuple[bool, bool]:
         """``(normalize_obs, normalize_reward)``: the explicit choice, else the preset's, else
@@ -381,7 +386,8 @@ def record_failure(run_dir: Path, err: BaseException) -> None:
 
 def _prepare_outputs(cfg: BaseConfig, spec: RunSpec) -> Agent | None:
     """Import the writers of a run's outputs and build the Agent its checkpoints go through
-    (None for ids Gymnasium does not know: the compiled and host envs then differ)."""
+    (None for ids Gymnasium does not know, or with env_kwargs, which are gymnax EnvParams here
+    and not gym.make arguments: the compiled and host envs then differ)."""
     import gymnasium as gym
     import matplotlib.pyplot
 
@@ -392,7 +398,7 @@ def _prepare_outputs(cfg: BaseConfig, spec: RunSpec) -> Agent | None:
 
     import_tensorboardx()  # likewise for write_tensorboard (without torch)
 
-    if spec.env_id not in gym.registry:
+    if spec.env_id not in gym.registry or cfg.env_kwargs:  # gymnax's EnvParams ≠ gym's kwargs
         return None
     normalize_obs, normalize_reward = spec.normalization()
     return Agent(
