@@ -155,6 +155,20 @@ def test_reproduce_paper_writes_three_figures_and_a_report(
     assert bad.exit_code == 2 and "allowed: quick, full" in bad.output
 
 
+def test_the_committed_paper_runs_redraw_the_committed_report(tmp_path: Path) -> None:
+    """docs/paper/runs holds every curve's CSVs (in git, not only on the machine that ran
+    them): ``--redraw`` from a copy gives the committed report's table."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1] / "docs" / "paper"
+    shutil.copytree(root / "runs", tmp_path / "runs")
+    res = runner.invoke(app, ["reproduce", "paper", "--redraw", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    table = (root / "report.md").read_text().split("![figure")[0]
+    assert (tmp_path / "report.md").read_text().split("![figure")[0] == table
+    assert table.count("on LunarLander-v3") == 4  # ours and SB3's, PPO and TRPO
+
+
 def test_sb3_runs_land_in_the_same_layout(tmp_path: Path) -> None:
     from policyopt.experiments.paper import train_sb3
 
