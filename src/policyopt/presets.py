@@ -131,8 +131,15 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # rl-zoo3's tuned TRPO LunarLanderContinuous entry (hyperparams/trpo.yml: 2 × 1024, 20
     # critic epochs, sb3-contrib's defaults otherwise, VecNormalize; zoo: 262 at 2e5). The
     # continuous-control defaults gave 158 [125, 194] over the box2d suite's 5 seeds, this
-    # entry 158 [101, 216] (2026-11-26): no better at 1e6 steps; TRPO on it is still open.
-    ("trpo", "LunarLanderContinuous-v3"): (dict(_ZOO_TRPO_CONTINUOUS), 1_000_000),
+    # entry 158 [101, 216] (2026-11-26): no better at 1e6 steps. As on LunarLander-v3, a
+    # small trust region with damping 0.1 and 10 CG steps (2026-11-26, commit 88e093a,
+    # examples/sweeps/trpo_lunarcont_small_delta.yaml, tuning seeds 3000–3005, 1e6 steps):
+    # δ 0.003: 227, 159, 188, 253, 184, 185; δ 0.001: 199, 224, 206, 223, 241, 216. The pick:
+    # zoo's entry with δ = 0.001.
+    ("trpo", "LunarLanderContinuous-v3"): (
+        {**_ZOO_TRPO_CONTINUOUS, "delta": 0.001, "damping": 0.1, "cg_iters": 10},
+        1_000_000,
+    ),
     # The continuous-control defaults (8 × 256, 10 critic epochs of 64, 15 CG steps) left TRPO
     # 982 below sb3-contrib's Hopper (2390 over the mujoco suite's 3 seeds, 2026-11-25); zoo's
     # TRPO MuJoCo entry gave 2555 [1696, 3620] (seeds 1696, 2349, 3620, 2026-11-26). On Ant-v5 it
