@@ -159,11 +159,11 @@ def tabular(
     console.print(f"wrote {len(histories)} CSV files and {', '.join(str(p) for p in paths)}")
 
 
-def _env_kwargs(items: list[str] | None, sets: list[str] | None) -> dict[str, Any]:
+def _env_kwargs(items: list[str] | None, sets: dict[str, Any]) -> dict[str, Any]:
     """``--env-kwarg`` items as the ``env_kwargs`` override (merged over ``--set env_kwargs``)."""
     if not items:
         return {}
-    from_set = parse_sets(sets or []).get("env_kwargs") or {}
+    from_set = sets.get("env_kwargs") or {}
     if not isinstance(from_set, dict):
         raise ConfigError("cli", "--set env_kwargs", f"expected a dict, got {from_set!r}")
     return {"env_kwargs": {**from_set, **parse_sets(items)}}
@@ -302,13 +302,14 @@ def train(
     reported = {"done": False}
     try:
         base, fields = parse_recipe(algo)
+        sets = parse_sets(set_ or [])
         spec = RunSpec(
             algo=base,
             env_id=env,
             seeds=seeds,
             seed=seed,
             steps=steps,
-            overrides={**fields, **parse_sets(set_ or []), **_env_kwargs(env_kwarg, set_)},
+            overrides={**fields, **sets, **_env_kwargs(env_kwarg, sets)},
             use_preset=use_preset,
             level=level,
             vectorization=vectorization,

@@ -2,9 +2,9 @@
 
 Two packages we depend on import, at module level, things policyopt never uses:
 
-* gymnax imports seaborn (and through it scipy.stats and pandas) and matplotlib.pyplot for
-  the rendering of two environments: 1.1 s of every compiled run on a 2-core machine, and
-  0.4 s more at interpreter exit;
+* gymnax imports seaborn (and through it scipy.stats and pandas), matplotlib.pyplot and
+  matplotlib.colors for the rendering of a few environments: 1.1 s of every compiled run on a
+  2-core machine, and 0.4 s more at interpreter exit;
 * tensorboardX's writer imports torch whenever torch is installed, only to accept torch
   tensors: 1.9 s of every run that writes TensorBoard events (policyopt passes floats).
 

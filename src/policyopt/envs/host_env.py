@@ -259,8 +259,7 @@ def _resolve_backend(
             "env_kwargs",
             f"EnvPool's {env_id!r} cannot take {dict(env_kwargs)!r}; it takes "
             f"{', '.join(sorted(_envpool_config_keys(env_id) - NOT_SHARED))} (or use "
-            "vectorization 'sync' "
-            "or 'async' for Gymnasium's env)",
+            "vectorization 'sync' or 'async' for Gymnasium's env)",
         )
     if backend in ("sync", "async") and not in_gym:
         raise ConfigError(
