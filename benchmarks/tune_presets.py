@@ -12,10 +12,12 @@ provenance comments in ``policyopt/presets.py`` cite.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from policyopt.experiments import RunSpec
 from policyopt.experiments.tune import tune_compiled
@@ -36,6 +38,56 @@ TARGETS: dict[tuple[str, str], tuple[int, dict[str, list[float]]]] = {
     ),
     ("pg", "CartPole-v1"): (100_000, {"learning_rate": [7e-4, 2e-3, 5e-3]}),
 }
+# Every other (recipe, env) of the classic suite (2026-12-02): the recipe's step size around its
+# default, from the env defaults the suite ran with; MountainCar (1e6 steps, the costly one)
+# two points. Vanilla PG on Pendulum failed every grid above, so a wider one.
+_STEP_SIZE = {
+    "ppo": {"learning_rate": [1e-4, 3e-4, 1e-3]},
+    "ppo_kl": {"learning_rate": [1e-4, 3e-4, 1e-3]},
+    "trpo": {"delta": [0.005, 0.01, 0.02]},
+    "npg": {"delta": [0.005, 0.01, 0.02]},
+    "mdpo": {"learning_rate": [3e-4, 1e-3, 3e-3]},
+    "adaptive_trpo": {"learning_rate": [3e-4, 1e-3, 3e-3]},
+    "pg": {"learning_rate": [7e-4, 2e-3, 5e-3]},
+}
+_SUITE_STEPS = {
+    "Acrobot-v1": 500_000,
+    "MountainCar-v0": 1_000_000,
+    "Pendulum-v1": 200_000,
+    "MountainCarContinuous-v0": 100_000,
+}
+_UNTUNED = {
+    "Pendulum-v1": ["ppo_kl", "npg"],
+    "MountainCarContinuous-v0": ["ppo", "ppo_kl", "mdpo", "adaptive_trpo", "pg"],
+    "Acrobot-v1": ["ppo", "ppo_kl", "trpo", "npg", "mdpo", "adaptive_trpo", "pg"],
+    "MountainCar-v0": ["ppo", "ppo_kl", "trpo", "npg", "mdpo", "adaptive_trpo", "pg"],
+}
+for _env, _algos in _UNTUNED.items():
+    for _algo in _algos:
+        _grid = _STEP_SIZE[_algo]
+        if _env == "MountainCar-v0":  # the default and the step size above it
+            _grid = {k: v[1:] for k, v in _grid.items()}
+        TARGETS[(_algo, _env)] = (_SUITE_STEPS[_env], _grid)
+TARGETS[("pg", "Pendulum-v1")] = (
+    200_000,
+    {"learning_rate": [1e-3, 3e-3, 1e-2], "gamma": [0.9, 0.95], "log_std_init": [-1.0, 0.0]},
+)
+
+
+def preset_entry(spec: RunSpec, pick: dict[str, float]) -> dict[str, Any]:
+    """The PRESETS entry the pick makes: the settings the run resolved to (the env defaults
+    where there was no preset) that differ from the config defaults, and the pick."""
+    cfg = spec.config()
+    skip = ("env_id", "total_timesteps")  # the budget is the entry's second element
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg) if f.name not in skip}
+    entry = {k: v for k, v in defaults.items() if getattr(cfg, k) != v}
+    entry = {k: getattr(cfg, k) for k in entry} | pick
+    normalize_obs, normalize_reward = spec.normalization()
+    return (
+        entry
+        | ({"normalize_obs": True} if normalize_obs else {})
+        | ({"normalize_reward": True} if normalize_reward else {})
+    )
 
 
 def main() -> None:
@@ -55,6 +107,7 @@ def main() -> None:
         best = max(row["points"], key=lambda p: p["mean"])
         per_seed = [round(x) for x in best["per_seed"]]
         print(f"{algo} {env}: {res.best} -> {best['mean']:.1f} {per_seed} ({res.seconds:.0f} s)")
+        print(f"    preset entry: {preset_entry(spec, res.best)}")
         OUT.write_text(json.dumps(results, indent=2, default=str) + "\n")
 
 
