@@ -45,7 +45,8 @@ _STEP_SIZE = {
     "ppo": {"learning_rate": [1e-4, 3e-4, 1e-3]},
     "ppo_kl": {"learning_rate": [1e-4, 3e-4, 1e-3]},
     "trpo": {"delta": [0.005, 0.01, 0.02]},
-    "npg": {"delta": [0.005, 0.01, 0.02]},
+    # NPG's default step rule is "fixed" (step 1/β): its δ is unused, β is its step size
+    "npg": {"beta": [4.0, 2.0, 1.0]},
     "mdpo": {"learning_rate": [3e-4, 1e-3, 3e-3]},
     "adaptive_trpo": {"learning_rate": [3e-4, 1e-3, 3e-3]},
     "pg": {"learning_rate": [7e-4, 2e-3, 5e-3]},
