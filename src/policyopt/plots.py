@@ -47,6 +47,32 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike[str]) -> list[Path]:
     return out
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _decade(y: float, _pos: int | None = None) -> str:
+    """``10⁻³`` for a power of ten, nothing between: a log axis label in plain text."""
+    exponent = round(float(np.log10(y))) if y > 0 else None
+    if exponent is None or not np.isclose(y, 10.0**exponent):
+        return ""
+    return "1" if exponent == 0 else f"10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
+def log_axis(ax: plt.Axes, axis: str = "y") -> None:
+    """A log scale labelled in plain text (Unicode superscripts).
+
+    Matplotlib's default log labels are mathtext (``$10^{-3}$``), and the first mathtext label
+    of a process builds its parser: about 0.3 s of a 2 s ``policyopt tabular`` run, for
+    labels that plain text draws identically.
+    """
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    getattr(ax, f"set_{axis}scale")("log")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(_decade))
+    target.set_minor_formatter(NullFormatter())
+
+
 def plot_tabular(
     histories: Sequence[History], path: str | os.PathLike[str], title: str | None = None
 ) -> list[Path]:
@@ -54,9 +80,10 @@ def plot_tabular(
     fig, ax = plt.subplots(figsize=(7, 4.5))
     floor = 1e-16
     for h in histories:
-        ax.semilogy(np.arange(len(h.f)), np.maximum(h.gap, floor), label=h.algorithm, lw=1.6)
+        ax.plot(np.arange(len(h.f)), np.maximum(h.gap, floor), label=h.algorithm, lw=1.6)
+    log_axis(ax)
     ax.set_xlabel("iteration k")
-    ax.set_ylabel(r"$f(\pi_k) - f^*$  (cost, exact)")
+    ax.set_ylabel("f(πₖ) − f*  (cost, exact)")
     ax.set_title(title or (histories[0].mdp if histories else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(ncol=2, fontsize=9)
@@ -146,7 +173,7 @@ def plot_natural_diagnostics(
         if curves:
             plot_curves(curves, path, label, title, ax=ax)
             if log:
-                ax.set_yscale("log")
+                log_axis(ax)
         else:
             ax.set_visible(False)
     return save_figure(fig, path)
