@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,11 @@ from policyopt.experiments.benchmark import (
     optimality_gap,
     probability_of_improvement,
     published_for,
+    refresh_report,
     run_benchmark,
 )
+from policyopt.experiments.benchmark_report import published_label
+from policyopt.runs import load_metrics
 
 TINY = {
     "name": "tiny",
@@ -117,6 +121,12 @@ def test_published_numbers_say_what_differs() -> None:
     cart = published_for("ppo", "CartPole-v1", 100_000)
     assert cart[0]["same_budget"] and cart[0]["same_env"] and cart[0]["same_statistic"]
     assert published_for("ppo", "NoSuchEnv-v0", 1) == []
+    # SB3's A2C is our pg: its numbers are pg's, labelled with the source's name
+    a2c = published_for("pg", "Acrobot-v1", 500_000)
+    assert a2c and a2c[0]["algo"] == "a2c" and a2c[0]["same_budget"]
+    assert "zoo A2C" in published_label(a2c[0])
+    assert "A2C" not in published_label(cart[0])
+    assert all(r["algo"] != "a2c" for r in published_for("ppo", "Acrobot-v1", 500_000))
 
 
 def test_benchmark_runs_resumes_and_reports(tmp_path: Path) -> None:
@@ -161,6 +171,25 @@ def test_benchmark_runs_resumes_and_reports(tmp_path: Path) -> None:
     other = Suite.from_dict({**TINY, "seed": 7})
     with pytest.raises(ConfigError, match="different run"):
         run_benchmark(other, out, log=logs.append)
+
+    # every row stores its learning curve: the report redraws without the run directories
+    results_copy = tmp_path / "kept.json"
+    shutil.copy(out / "results.json", results_copy)
+    metrics = load_metrics(out / "cells" / "ppo-CartPole-v1")
+    curve = result["cells"][0]["curve"]
+    assert curve["steps"][-1] == metrics["time/total_timesteps"][0, -1]
+    last = [row[-1] for row in curve["return_per_seed"]]
+    assert last == pytest.approx(metrics["rollout/ep_rew_mean"][:, -1], abs=0.01)
+    shutil.rmtree(out)
+    report = tmp_path / "report"
+    (report / "tiny_curves.png").unlink()
+    redrawn = refresh_report(results_copy, out, report, suite=suite, log=logs.append)
+    assert redrawn["cells"] == json.loads(json.dumps(part["cells"]))
+    assert (report / "tiny_curves.png").exists() and "| ppo | CartPole-v1 |" in (
+        report / "tiny.md"
+    ).read_text()
+    with pytest.raises(ConfigError, match="holds suite 'tiny'"):
+        refresh_report(results_copy, out, report, suite=load_suite("classic"))
 
 
 def test_a_finished_cell_whose_settings_changed_since_is_rerun(

@@ -603,6 +603,14 @@ def benchmark(
     report_dir: Annotated[
         Path | None, typer.Option(help="where SUITE.md and its figures go (default: OUT)")
     ] = None,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report-only",
+            help="train nothing: refresh the results file's published columns and aggregate, "
+            "and redraw its report (curves from OUT's runs, else those the results store)",
+        ),
+    ] = False,
 ) -> None:
     """Recipes × environments × seeds from a suite, each cell in a process of its own, with
     mean, IQM, 95% CI, the published numbers beside ours, an rliable-style aggregate and
@@ -615,14 +623,22 @@ def benchmark(
       policyopt benchmark box2d --recipes ppo,trpo --envs LunarLander-v3
 
       policyopt benchmark my_suite.yaml --executor ray --address ray://head:10001
+
+      policyopt benchmark box2d --report-only --results benchmarks/results/suite_box2d.json
     """
-    from policyopt.experiments.benchmark import load_suite, run_benchmark
+    from policyopt.experiments.benchmark import load_suite, refresh_report, run_benchmark
 
     def split(x: str | None) -> tuple[str, ...] | None:
         return tuple(v.strip() for v in x.split(",") if v.strip()) if x else None
 
     try:
         spec = load_suite(suite)
+        if report_only:
+            path = results or (out or Path("runs/benchmarks") / spec.name) / "results.json"
+            if not path.exists():
+                raise ConfigError("benchmark", "--results", f"{path} does not exist")
+            refresh_report(path, out, report_dir, suite=spec, log=console.print)
+            return
         result = run_benchmark(
             spec,
             out or Path("runs/benchmarks") / spec.name,

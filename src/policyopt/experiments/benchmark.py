@@ -60,7 +60,10 @@ __all__ = [
     "load_suite",
     "optimality_gap",
     "probability_of_improvement",
+    "published_columns",
+    "refresh_report",
     "run_benchmark",
+    "stored_curve",
 ]
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
@@ -247,14 +250,21 @@ def load_published() -> dict[str, Any]:
     return dict(yaml.safe_load((SUITES_DIR / "published.yaml").read_text()))
 
 
+#: A published algorithm that is one of our recipes under another name: SB3's and Tianshou's
+#: A2C is ``pg`` (the paper's vanilla policy gradient with a critic, SB3's A2C defaults).
+PUBLISHED_AS = {"a2c": "pg"}
+
+
 def published_for(algo: str, env_id: str, steps: int) -> list[dict[str, Any]]:
-    """Every published number for ``algo`` on ``env_id``'s family, with what differs from our
-    cell (``same_budget``, ``same_statistic``, ``same_env``) and the source's citation;
-    same-budget final values first."""
+    """Every published number for ``algo`` (or its name at the source, :data:`PUBLISHED_AS`)
+    on ``env_id``'s family, with what differs from our cell (``same_budget``,
+    ``same_statistic``, ``same_env``) and the source's citation; same-budget final values
+    first."""
     data = load_published()
     rows = []
     for e in data["entries"]:
-        if e["algo"] != algo or env_family(e["env"]) != env_family(env_id):
+        recipe = PUBLISHED_AS.get(e["algo"], e["algo"])
+        if recipe != algo or env_family(e["env"]) != env_family(env_id):
             continue
         src = data["sources"][e["source"]]
         row = dict(e) | {
@@ -384,7 +394,39 @@ def _stored_settings(run_dir: Path) -> dict[str, Any]:
     return {"config": with_added_fields(raw), "normalization": normalization}
 
 
-def _cell_row(cell: Cell, res: dict[str, Any]) -> dict[str, Any]:
+#: points a cell's stored learning curve keeps (of every seed): enough for the report's grid
+CURVE_POINTS = 100
+
+
+def stored_curve(run_dir: Path) -> dict[str, Any] | None:
+    """A cell's learning curve for its results row: ``rollout/ep_rew_mean`` of every seed at
+    up to :data:`CURVE_POINTS` updates (evenly spaced, the last included), so the report can
+    be redrawn from the results file alone, after the run directories are gone."""
+    from policyopt.runs import load_metrics
+
+    if not (run_dir / "metrics.csv").exists():
+        return None
+    m = load_metrics(run_dir)
+    x, y = m["time/total_timesteps"][0], m["rollout/ep_rew_mean"]
+    idx = np.unique(np.linspace(0, len(x) - 1, min(CURVE_POINTS, len(x))).round().astype(int))
+    return {
+        "steps": [int(v) for v in x[idx]],
+        "return_per_seed": [[round(float(v), 2) for v in seed[idx]] for seed in y],
+    }
+
+
+def published_columns(recipe: str, env_id: str, steps: int, mean: float) -> dict[str, Any]:
+    """``published`` (every number for the pair) and, where one has our budget and
+    statistic, ``vs_published`` (our mean minus the first such)."""
+    published = published_for(recipe, env_id, steps)
+    out: dict[str, Any] = {"published": published}
+    best = next((p for p in published if p["same_budget"] and p["same_statistic"]), None)
+    if best is not None:
+        out["vs_published"] = mean - best["mean"]
+    return out
+
+
+def _cell_row(cell: Cell, res: dict[str, Any], run_dir: Path | None = None) -> dict[str, Any]:
     row: dict[str, Any] = {
         "cell": cell.name,
         "recipe": cell.recipe,
@@ -407,12 +449,45 @@ def _cell_row(cell: Cell, res: dict[str, Any]) -> dict[str, Any]:
         "run_seconds": res.get("run_seconds"),
         "steps_per_second": res.get("steps_per_second"),
     }
-    published = published_for(cell.spec.algo, cell.env.env_id, cell.env.steps)
-    row["published"] = published
-    best = next((p for p in published if p["same_budget"] and p["same_statistic"]), None)
-    if best is not None:
-        row["vs_published"] = stats["mean"] - best["mean"]
-    return row
+    row |= published_columns(cell.spec.algo, cell.env.env_id, cell.env.steps, stats["mean"])
+    curve = stored_curve(run_dir) if run_dir is not None else None
+    return row | ({"curve": curve} if curve is not None else {})
+
+
+def refresh_report(
+    results_path: str | Path,
+    out: str | Path | None = None,
+    report_dir: str | Path | None = None,
+    suite: Suite | None = None,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Rewrite a results file's published columns and aggregate from today's
+    ``published.yaml`` and suite file, and redraw its report, without training.
+
+    Curves come from the run directories under ``out`` where they still exist, else from
+    the curves the results rows store; a report whose cells have neither keeps its curves
+    figure as it is.
+    """
+    path = Path(results_path)
+    result = json.loads(path.read_text())
+    suite = suite or load_suite(result["suite"])
+    if result["suite"] != suite.name:
+        raise ConfigError(
+            "benchmark", "--results", f"{path} holds suite {result['suite']!r}, not {suite.name!r}"
+        )
+    for row in result["cells"]:
+        if row["status"] == "ok":
+            row.pop("vs_published", None)
+            row |= published_columns(row["recipe"], row["env"], row["steps"], row["mean"])
+    result["aggregate"] = aggregate(result["cells"], suite)
+    text = json.dumps(json_safe(result), indent=2, allow_nan=False)
+    atomic_write_text(path, text + "\n")
+    from policyopt.experiments.benchmark_report import write_report
+
+    runs = Path(out) if out is not None else Path("runs/benchmarks") / result["suite"]
+    paths = write_report(result, runs, Path(report_dir) if report_dir else runs)
+    log(f"wrote {path}, {', '.join(str(p) for p in paths)}")
+    return dict(result)
 
 
 def _defaults_kind(spec: RunSpec) -> str | None:
@@ -464,7 +539,7 @@ def run_benchmark(
                 raise
             continue  # another run of a cell not selected now: not part of these results
         if done is not None:
-            rows[cell.name] = _cell_row(cell, done)
+            rows[cell.name] = _cell_row(cell, done, out / "cells" / cell.name)
         elif chosen:
             todo.append(cell)
     log(
@@ -478,7 +553,7 @@ def run_benchmark(
         if res["status"] == "ok":  # marks the cell finished for a later invocation
             text = json.dumps(json_safe(res), indent=2, allow_nan=False)
             atomic_write_text(out / "cells" / cell.name / "benchmark_cell.json", text + "\n")
-        rows[cell.name] = _cell_row(cell, res)
+        rows[cell.name] = _cell_row(cell, res, out / "cells" / cell.name)
         shown = f"{rows[cell.name]['mean']:.1f}" if res["status"] == "ok" else res["error"]
         log(f"  {cell.name}: {shown} ({res.get('wall_seconds', 0.0):.0f} s)")
         _write_results(suite, cells, rows, results_file, time.perf_counter() - t0)

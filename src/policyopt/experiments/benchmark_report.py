@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = ["write_report"]
 
 
@@ -31,7 +33,11 @@ def published_label(p: dict[str, Any]) -> str:
     if not p["same_env"]:
         diffs.append(p["env"])
     extra = f" ({'; '.join(diffs)})" if diffs else ""
-    return f"{p['mean']:.1f} ± {p['std']:.1f} {p['source']}{extra}"
+    # the source's name where it differs from our recipe's (zoo's "a2c" for our pg)
+    from policyopt.experiments.benchmark import PUBLISHED_AS
+
+    named = f" {p['algo'].upper()}" if p["algo"] in PUBLISHED_AS else ""
+    return f"{p['mean']:.1f} ± {p['std']:.1f} {p['source']}{named}{extra}"
 
 
 def _cell_table(result: dict[str, Any]) -> list[str]:
@@ -97,12 +103,28 @@ def _sources(result: dict[str, Any]) -> list[str]:
     return [f"- **{k}**: {cite}. {note}." for k, (cite, note) in seen.items()]
 
 
+def _curve(row: dict[str, Any], out: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """A cell's ``(steps, return [seeds, T])``: from its run directory, else from the curve
+    its results row stores (:func:`policyopt.experiments.benchmark.stored_curve`)."""
+    from policyopt.runs import load_metrics
+
+    run = out / "cells" / row["cell"]
+    if row["status"] != "ok":
+        return None
+    if (run / "metrics.csv").exists():
+        m = load_metrics(run)
+        return m["time/total_timesteps"][0], m["rollout/ep_rew_mean"]
+    if "curve" in row:
+        c = row["curve"]
+        return np.asarray(c["steps"], float), np.asarray(c["return_per_seed"], float)
+    return None
+
+
 def plot_curves_grid(result: dict[str, Any], out: Path, path: Path) -> list[Path]:
     """One panel per env: ``rollout/ep_rew_mean`` of every recipe, mean with a 95% band."""
     import matplotlib.pyplot as plt
 
     from policyopt.plots import plot_curves, save_figure
-    from policyopt.runs import load_metrics
 
     envs = list(result["envs"])
     cols = min(3, len(envs))
@@ -111,11 +133,9 @@ def plot_curves_grid(result: dict[str, Any], out: Path, path: Path) -> list[Path
     for ax, env in zip(axes.flat, envs, strict=False):
         curves = {}
         for r in result["cells"]:
-            run = out / "cells" / r["cell"]
-            if r["env"] != env or r["status"] != "ok" or not (run / "metrics.csv").exists():
-                continue
-            m = load_metrics(run)
-            curves[r["label"]] = (m["time/total_timesteps"][0], m["rollout/ep_rew_mean"])
+            curve = _curve(r, out) if r["env"] == env else None
+            if curve is not None:
+                curves[r["label"]] = curve
         if curves:
             plot_curves(curves, path, "episode return (reward)", env, ax=ax)
     for ax in list(axes.flat)[len(envs) :]:
@@ -133,8 +153,11 @@ def write_report(result: dict[str, Any], out: Path, report_dir: Path) -> list[Pa
     name = result["suite"]
     paths: list[Path] = []
     figs: list[str] = []
-    if any(r["status"] == "ok" for r in result["cells"]):
-        paths += plot_curves_grid(result, out, report_dir / f"{name}_curves.png")
+    curves_png = report_dir / f"{name}_curves.png"
+    if any(_curve(r, out) is not None for r in result["cells"]):
+        paths += plot_curves_grid(result, out, curves_png)
+        figs.append(f"![learning curves]({name}_curves.png)")
+    elif curves_png.exists():  # redrawn without the runs: the figure drawn from them stays
         figs.append(f"![learning curves]({name}_curves.png)")
     agg = result["aggregate"]
     if agg:
