@@ -95,6 +95,31 @@ def test_compiled_run_exports_agents_that_eval_reads(tmp_path: Path) -> None:
     assert ev.output.count("\n") > 4
 
 
+def test_compiled_exports_hold_each_seeds_trained_learner(tmp_path: Path) -> None:
+    """Seed k's checkpoint of a compiled run is exactly seed k's learner of the program's
+    output (the same program run again: deterministic on the CPU)."""
+    from policyopt.checkpoint import read_checkpoint
+    from policyopt.train import run_train
+
+    spec = RunSpec("ppo", "CartPole-v1", seeds=2, seed=3, steps=2048, use_preset=False)
+    train_run(spec, tmp_path / "r")
+    learner = jax.device_get(run_train(spec.check(), seed=3, num_seeds=2).output.learner)
+
+    def by_path(tree: object) -> dict[tuple[str, ...], np.ndarray]:
+        """Leaves by their path of names (the checkpoint stores tuples as "0", "1", …)."""
+        leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+        name = lambda e: str(getattr(e, "key", getattr(e, "idx", getattr(e, "name", e))))  # noqa: E731
+        return {tuple(name(e) for e in path): np.asarray(x) for path, x in leaves}
+
+    for k in range(2):
+        _, arrays = read_checkpoint(tmp_path / "r" / "checkpoints" / f"seed_{k}.ckpt")
+        want = by_path(jax.tree.map(lambda x, k=k: x[k], learner))
+        got = by_path(arrays["learner"])
+        assert got.keys() == want.keys() and len(got) > 10
+        for path, x in got.items():
+            np.testing.assert_array_equal(x, want[path], err_msg=str(path))
+
+
 def test_natural_gradient_runs_get_a_diagnostics_figure(tmp_path: Path) -> None:
     res = runner.invoke(
         app,

@@ -430,6 +430,9 @@ def _export_compiled_agents(
     names = sorted(metrics)
     done = good_updates(metrics, spec.on_nan)  # a failed seed's learner is its last good one
     norm = jax.device_get(output.norm)
+    # NumPy copies, indexed per seed on the host: indexing the device arrays dispatches one
+    # small XLA program per leaf shape (a compile or cache lookup each, ~10 ms apiece).
+    learner = jax.device_get(output.learner)
 
     def host_stats(stats: Any, k: int) -> RunningMeanStd | None:
         if stats is None:
@@ -440,7 +443,7 @@ def _export_compiled_agents(
     for k in range(spec.seeds):
         agent.state.obs_rms = host_stats(norm.obs, k)
         agent.state.ret_rms = host_stats(norm.ret, k)
-        agent.state.learner = jax.tree.map(lambda x, k=k: x[k], output.learner)
+        agent.state.learner = jax.tree.map(lambda x, k=k: x[k], learner)
         agent.state.update = int(done[k])
         agent.state.history = [
             {n: float(metrics[n][k, u]) for n in names} for u in range(int(done[k]))
