@@ -3,9 +3,9 @@
 Taken from rl-baselines3-zoo (``hyperparams/{ppo,trpo,a2c}.yml``) where it has an entry, and
 otherwise tuned by our own sweeps (below). Every entry of a benchmark suite's pair is checked
 on the suite's reporting seeds (``benchmarks/results/suite_*.json``); the CartPole and
-Pendulum entries also by the learning tests (``tests/test_learning.py``, thresholds). Each entry is ``(overrides, total_timesteps)``;
-``overrides`` may also hold ``normalize_obs`` / ``normalize_reward`` (RunSpec fields: the
-entry was tuned with running normalisation on).
+Pendulum entries also by the learning tests (``tests/test_learning.py``, thresholds). Each
+entry is ``(overrides, total_timesteps)``; ``overrides`` may also hold ``normalize_obs`` /
+``normalize_reward`` (RunSpec fields: the entry was tuned with running normalisation on).
 
 Entries marked "tuned" come from ``benchmarks/tune_presets.py``
 (:func:`policyopt.experiments.tune.tune_compiled`: a grid × tuning seeds 1000-1003 in one
@@ -216,7 +216,8 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # tuned 2026-11-25: δ ∈ {0.01, 0.03} × log_std_init ∈ {0, 0.5}. With log_std_init 0 the
     # reporting seeds 0-4 of the classic suite left 3 of 5 at 0 (the no-motion optimum) for
     # TRPO (NPG: 2 of 5, and 1 of 4 tuning seeds); 0.5 (more initial exploration) reached 93-94
-    # on every tuning seed for both.
+    # on every tuning seed for both. (NPG's δ is unused by its default fixed rule, so its grid
+    # was log_std_init alone: both δ columns are identical in tuning.json.)
     ("trpo", "MountainCarContinuous-v0"): ({**_CONTINUOUS_CRITIC, "log_std_init": 0.5}, 100_000),
     ("npg", "MountainCarContinuous-v0"): ({**_CONTINUOUS_CRITIC, "log_std_init": 0.5}, 100_000),
     ("trpo", "Pendulum-v1"): (
