@@ -634,6 +634,14 @@ def benchmark(
     try:
         spec = load_suite(suite)
         if report_only:
+            given = {"--recipes": recipes, "--envs": envs, "--seeds": seeds,
+                     "--address": address}  # fmt: skip
+            given |= {"--executor": executor != "local" or None, "--workers": workers != 1 or None}
+            ignored = [k for k, v in given.items() if v is not None]
+            if ignored:
+                raise ConfigError(
+                    "benchmark", "--report-only", f"trains nothing; drop {', '.join(ignored)}"
+                )
             path = results or (out or Path("runs/benchmarks") / spec.name) / "results.json"
             if not path.exists():
                 raise ConfigError("benchmark", "--results", f"{path} does not exist")

@@ -404,10 +404,11 @@ def stored_curve(run_dir: Path) -> dict[str, Any] | None:
     be redrawn from the results file alone, after the run directories are gone."""
     from policyopt.runs import load_metrics
 
-    if not (run_dir / "metrics.csv").exists():
-        return None
-    m = load_metrics(run_dir)
-    x, y = m["time/total_timesteps"][0], m["rollout/ep_rew_mean"]
+    try:
+        m = load_metrics(run_dir)
+        x, y = m["time/total_timesteps"][0], m["rollout/ep_rew_mean"]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None  # no or unreadable metrics: the row goes without a curve, the suite on
     idx = np.unique(np.linspace(0, len(x) - 1, min(CURVE_POINTS, len(x))).round().astype(int))
     return {
         "steps": [int(v) for v in x[idx]],
@@ -464,9 +465,9 @@ def refresh_report(
     """Rewrite a results file's published columns and aggregate from today's
     ``published.yaml`` and suite file, and redraw its report, without training.
 
-    Curves come from the run directories under ``out`` where they still exist, else from
-    the curves the results rows store; a report whose cells have neither keeps its curves
-    figure as it is.
+    Curves are the ones the results rows store, else (rows written before rows stored
+    them) those of the run directories under ``out``; a report whose cells have neither
+    keeps its curves figure as it is.
     """
     path = Path(results_path)
     result = json.loads(path.read_text())
@@ -479,6 +480,9 @@ def refresh_report(
         if row["status"] == "ok":
             row.pop("vs_published", None)
             row |= published_columns(row["recipe"], row["env"], row["steps"], row["mean"])
+    for entry in suite.envs:  # the score ranges the aggregate's table and figure both use
+        if entry.env_id in result["envs"]:
+            result["envs"][entry.env_id]["score_range"] = list(entry.score_range)
     result["aggregate"] = aggregate(result["cells"], suite)
     text = json.dumps(json_safe(result), indent=2, allow_nan=False)
     atomic_write_text(path, text + "\n")

@@ -104,19 +104,20 @@ def _sources(result: dict[str, Any]) -> list[str]:
 
 
 def _curve(row: dict[str, Any], out: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """A cell's ``(steps, return [seeds, T])``: from its run directory, else from the curve
-    its results row stores (:func:`policyopt.experiments.benchmark.stored_curve`)."""
+    """A cell's ``(steps, return [seeds, T])``: the curve its results row stores
+    (:func:`policyopt.experiments.benchmark.stored_curve`: the row's own run), else, for a
+    row written before rows stored one, its run directory's."""
     from policyopt.runs import load_metrics
 
-    run = out / "cells" / row["cell"]
     if row["status"] != "ok":
         return None
-    if (run / "metrics.csv").exists():
-        m = load_metrics(run)
-        return m["time/total_timesteps"][0], m["rollout/ep_rew_mean"]
     if "curve" in row:
         c = row["curve"]
         return np.asarray(c["steps"], float), np.asarray(c["return_per_seed"], float)
+    run = out / "cells" / row["cell"]
+    if (run / "metrics.csv").exists():
+        m = load_metrics(run)
+        return m["time/total_timesteps"][0], m["rollout/ep_rew_mean"]
     return None
 
 
