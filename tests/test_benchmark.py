@@ -277,3 +277,15 @@ def test_every_classic_pair_has_a_preset_tuned_on_other_seeds() -> None:
     tuning = json.loads((Path(__file__).parents[1] / "benchmarks/results/tuning.json").read_text())
     assert all(min(row["seeds"]) >= 1000 for row in tuning.values())
     assert suite.seed + suite.seeds <= 1000  # reporting seeds 0-4
+
+
+def test_report_only_refuses_training_options_and_a_missing_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from policyopt.cli import app
+
+    args = ["benchmark", "classic", "--report-only", "--results", str(tmp_path / "r.json")]
+    res = CliRunner().invoke(app, [*args, "--seeds", "3", "--workers", "2"])
+    assert res.exit_code == 2 and "drop --seeds, --workers" in res.output
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 2 and "does not exist" in res.output

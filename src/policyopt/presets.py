@@ -228,7 +228,8 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # grid point's per-seed returns, the settings it started from, the date and the commit in
     # benchmarks/results/tuning.json under "ALGO:ENV"): from the environment defaults the suite
     # ran with, the recipe's step size on a grid around its default (Adam's learning rate; TRPO's
-    # δ; NPG's β, its fixed rule's step 1/β), 4 tuning seeds (1000-1003) per point, all points
+    # δ; NPG's β, its fixed rule's step 1/β; MountainCar, at 1e6 steps the costly one, the
+    # grid's upper two points), 4 tuning seeds (1000-1003) per point, all points
     # and seeds one compiled program; the pick is the best mean. The grid means are below each
     # entry. Vanilla PG on Pendulum learns at no point of a 12-point grid at this budget (the
     # pick, −1008, beats the defaults' −1461; zoo's A2C reaches −163 at 1e6 steps with gSDE).
@@ -331,6 +332,23 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("adaptive_trpo", "Acrobot-v1"): ({"learning_rate": 0.003}, 500_000),
     # learning_rate: 0.0007 -84, 0.002 -80, 0.005 -84
     ("pg", "Acrobot-v1"): ({"learning_rate": 0.002}, 500_000),
+    # learning_rate: 0.0003 -105, 0.001 -99
+    ("ppo", "MountainCar-v0"): ({"learning_rate": 0.001, "normalize_obs": True}, 1_000_000),
+    # learning_rate: 0.0003 -117, 0.001 -98
+    ("ppo_kl", "MountainCar-v0"): ({"learning_rate": 0.001, "normalize_obs": True}, 1_000_000),
+    # delta: 0.01 -97, 0.02 -101
+    ("trpo", "MountainCar-v0"): ({"delta": 0.01, "normalize_obs": True}, 1_000_000),
+    # beta: 2 -97, 1 -97
+    ("npg", "MountainCar-v0"): ({"beta": 1.0, "normalize_obs": True}, 1_000_000),
+    # learning_rate: 0.001 -103, 0.003 -98
+    ("mdpo", "MountainCar-v0"): ({"learning_rate": 0.003, "normalize_obs": True}, 1_000_000),
+    # learning_rate: 0.001 -97, 0.003 -97
+    ("adaptive_trpo", "MountainCar-v0"): (
+        {"learning_rate": 0.003, "normalize_obs": True},
+        1_000_000,
+    ),
+    # learning_rate: 0.002 -110, 0.005 -120
+    ("pg", "MountainCar-v0"): ({"learning_rate": 0.002, "normalize_obs": True}, 1_000_000),
 }
 
 
