@@ -232,7 +232,9 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # grid's upper two points), 4 tuning seeds (1000-1003) per point, all points
     # and seeds one compiled program; the pick is the best mean. The grid means are below each
     # entry. Vanilla PG on Pendulum learns at no point of a 12-point grid at this budget (the
-    # pick, −1008, beats the defaults' −1461; zoo's A2C reaches −163 at 1e6 steps with gSDE).
+    # pick, −1008, beats the defaults' −1461; zoo's A2C reaches −163 at 1e6 steps with gSDE),
+    # nor at any of 18 more with 32- and 128-step rollouts, Adam or RMSprop, λ 0.9 / 0.95
+    # (−1033 at best; tuning.json's "pg:Pendulum-v1 (num_steps=…)" rows).
     # learning_rate: 0.0001 -197, 0.0003 -156, 0.001 -156
     ("ppo_kl", "Pendulum-v1"): (
         {
