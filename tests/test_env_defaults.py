@@ -81,7 +81,7 @@ def test_run_spec_applies_defaults_under_presets_and_user_settings() -> None:
 def test_cli_prints_the_defaults_and_config_json_keeps_them(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
-        ["train", "mdpo", "MountainCarContinuous-v0", "--steps", "4096",
+        ["train", "npg", "LunarLanderContinuous-v3", "--steps", "4096",  # no preset for the pair
          "--set", "eval_episodes=1", "--runs-dir", str(tmp_path), "--name", "mcc"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
