@@ -58,10 +58,10 @@ def test_compiled_run_exports_agents_with_their_statistics(tmp_path: Path) -> No
     spec = RunSpec("ppo", "MountainCarContinuous-v0", seeds=2, steps=4 * 32 * 2,
                    overrides={"num_envs": 4, "num_steps": 32, "batch_size": 32, "n_epochs": 1,
                               "eval_episodes": 1})  # fmt: skip
-    assert spec.normalization() == (True, True)  # the continuous-control defaults
+    assert spec.normalization() == (True, True)  # the preset was tuned with both
     train_run(spec, tmp_path / "run")
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert cfg["run"]["env_defaults"]["run"] == {"normalize_obs": True, "normalize_reward": True}
+    assert cfg["run"]["normalization"] == {"obs": True, "reward": True}
     agents = [Agent.load(tmp_path / "run" / "checkpoints" / f"seed_{k}.ckpt") for k in range(2)]
     for a in agents:
         assert a.settings["normalize_obs"] and a.settings["normalize_reward"]
