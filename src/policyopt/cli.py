@@ -608,7 +608,7 @@ def benchmark(
         typer.Option(
             "--report-only",
             help="train nothing: refresh the results file's published columns and aggregate, "
-            "and redraw its report (curves from OUT's runs, else those the results store)",
+            "and redraw its report (curves the results store, else OUT's runs)",
         ),
     ] = False,
 ) -> None:

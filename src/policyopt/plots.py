@@ -63,10 +63,10 @@ def log_axis(ax: plt.Axes, axis: str = "y") -> None:
     """A log scale labelled in plain text (Unicode superscripts).
 
     Matplotlib's default log labels are mathtext (``$10^{-3}$``), and the first mathtext label
-    of a process builds its parser: about 0.3 s of a 2 s ``policyopt tabular`` run, for
-    labels that plain text draws identically. Minor ticks keep matplotlib's rule (labelled
-    only when the axis spans about a decade or less, where no power of ten may be in view),
-    with its plain-text formatter.
+    of a process builds its parser: saving the tabular figure took 0.9-1.4 s with it and
+    0.3-0.6 s without (a loaded 2-core machine), for labels plain text draws identically.
+    Minor ticks keep matplotlib's rule (labelled only when the axis spans about a decade or
+    less, where no power of ten may be in view), with its plain-text formatter.
     """
     from matplotlib.ticker import FuncFormatter, LogFormatter
 
