@@ -289,3 +289,59 @@ def test_report_only_refuses_training_options_and_a_missing_file(tmp_path: Path)
     assert res.exit_code == 2 and "drop --seeds, --workers" in res.output
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_update_merges_new_cells_into_a_results_file_whose_runs_are_gone(
+    tmp_path: Path,
+) -> None:
+    """``--update``: a results file (the committed one, its run directories deleted) keeps
+    its rows for the cells not rerun, and a rerun cell replaces its row; every row says the
+    commit it ran at, and the report says when they differ."""
+    suite = Suite.from_dict(TINY)
+    first = run_benchmark(suite, tmp_path / "a", log=lambda _: None)
+    results = tmp_path / "results.json"
+    committed = json.loads((tmp_path / "a" / "results.json").read_text())
+    for row in committed["cells"]:  # as rows written before rows stored curves and commits
+        row.pop("commit"), row.pop("date"), row.pop("curve")
+    committed["commit"], committed["date"] = "0ld0ld0", "2026-01-01"
+    committed["cells"][1]["mean"] = -1.0  # marks the row a rerun must replace
+    results.write_text(json.dumps(committed))
+    shutil.rmtree(tmp_path / "a")
+
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "tiny_curves.png").write_bytes(b"drawn from the gone runs")
+    logs: list[str] = []
+    merged = run_benchmark(
+        suite, tmp_path / "b", recipes=("trpo",), results_path=results,
+        report_dir=tmp_path / "report", update=True, log=logs.append,
+    )  # fmt: skip
+    assert (
+        f"1 to run (local); the results hold every finished cell of the suite (2 now: 2 from "
+        f"{results}, of which 1 run again now)" in logs[0]
+    )
+    ppo, trpo = merged["cells"]
+    assert ppo == committed["cells"][0] | {"commit": "0ld0ld0", "date": "2026-01-01"}
+    assert trpo["mean"] == first["cells"][1]["mean"] != -1.0
+    assert trpo["commit"] != "0ld0ld0" and trpo["curve"] is not None
+    assert json.loads(results.read_text())["cells"] == json.loads(json.dumps(merged["cells"]))
+    assert set(merged["aggregate"]["per_recipe"]) == {"ppo", "trpo"}
+    md = (tmp_path / "report" / "tiny.md").read_text()
+    assert "cells ran in several invocations: 1 at commit 0ld0ld0 (2026-01-01)" in md
+    # the ppo row has no curve: the old figure stays, the rerun cell's curve is drawn apart
+    assert (tmp_path / "report" / "tiny_curves.png").read_bytes() == b"drawn from the gone runs"
+    assert (tmp_path / "report" / "tiny_curves_rerun.png").exists()
+    assert "ran again since (the figure shows their earlier runs): trpo-CartPole-v1." in md
+
+    with pytest.raises(ConfigError, match=r"--update.*not 'tiny' with 3 from 0"):
+        run_benchmark(suite, tmp_path / "c", seeds=3, results_path=results, update=True)
+    with pytest.raises(ConfigError, match=r"--update.*does not exist"):
+        run_benchmark(suite, tmp_path / "c", results_path=tmp_path / "no.json", update=True)
+
+
+def test_a_row_that_ran_before_its_preset_says_so() -> None:
+    from policyopt.experiments.benchmark_report import _settings
+
+    row = {"recipe": "ppo", "env": "LunarLander-v3", "preset": False, "env_defaults": "x"}
+    assert _settings(row) == "defaults: x (ran before its preset)"
+    assert _settings(row | {"env": "NoPreset-v0"}) == "defaults: x"
+    assert _settings(row | {"preset": True}) == "preset"

@@ -603,6 +603,14 @@ def benchmark(
     report_dir: Annotated[
         Path | None, typer.Option(help="where SUITE.md and its figures go (default: OUT)")
     ] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="keep the --results file's rows for cells OUT has not finished (e.g. the "
+            "committed results, whose runs are gone); cells finished under OUT replace theirs",
+        ),
+    ] = False,
     report_only: Annotated[
         bool,
         typer.Option(
@@ -625,6 +633,9 @@ def benchmark(
       policyopt benchmark my_suite.yaml --executor ray --address ray://head:10001
 
       policyopt benchmark box2d --report-only --results benchmarks/results/suite_box2d.json
+
+      policyopt benchmark box2d --recipes pg --envs LunarLander-v3 --update --results
+      benchmarks/results/suite_box2d.json
     """
     from policyopt.experiments.benchmark import load_suite, refresh_report, run_benchmark
 
@@ -636,7 +647,8 @@ def benchmark(
         if report_only:
             given = {"--recipes": recipes, "--envs": envs, "--seeds": seeds,
                      "--address": address}  # fmt: skip
-            given |= {"--executor": executor != "local" or None, "--workers": workers != 1 or None}
+            given |= {"--executor": executor != "local" or None, "--workers": workers != 1 or None,
+                      "--update": update or None}  # fmt: skip
             ignored = [k for k, v in given.items() if v is not None]
             if ignored:
                 raise ConfigError(
@@ -658,6 +670,7 @@ def benchmark(
             seeds=seeds,
             results_path=results,
             report_dir=report_dir,
+            update=update,
             log=console.print,
         )
     except (ConfigError, ValueError) as err:

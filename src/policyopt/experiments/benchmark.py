@@ -441,6 +441,8 @@ def _cell_row(cell: Cell, res: dict[str, Any], run_dir: Path | None = None) -> d
         "env_defaults": _defaults_kind(cell.spec),
         "status": res["status"],
         "wall_seconds": res.get("wall_seconds"),
+        "commit": res.get("commit"),
+        "date": res.get("date"),
     }
     if res["status"] != "ok":
         return row | {"error": res.get("error")}
@@ -516,12 +518,18 @@ def run_benchmark(
     seeds: int | None = None,
     results_path: str | Path | None = None,
     report_dir: str | Path | None = None,
+    update: bool = False,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run every unfinished cell, then write the results file, report and figures.
 
     ``results_path`` defaults to ``<out>/results.json`` and ``report_dir`` to ``out``
     (``<suite>.md`` and its figures). Returns the results (what the file holds).
+
+    ``update``: the results file already holds this suite (e.g. the committed one, whose run
+    directories are gone); its rows are kept for the cells ``out`` has not finished, and the
+    cells finished under ``out`` (run now or before) replace theirs. Every row records the
+    commit and date it ran at, so a merged table says which cells are newer.
     """
     check_choice("benchmark", "--executor", executor, EXECUTORS)
     check_int("benchmark", "--workers", workers, 1)
@@ -532,6 +540,7 @@ def run_benchmark(
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
     results_file = Path(results_path) if results_path else out / "results.json"
+    kept = _rows_to_keep(results_file, suite, cells) if update else {}
     rows: dict[str, dict[str, Any]] = {}
     todo = []
     for cell in cells:
@@ -546,14 +555,20 @@ def run_benchmark(
             rows[cell.name] = _cell_row(cell, done, out / "cells" / cell.name)
         elif chosen:
             todo.append(cell)
+    from_file = [name for name in kept if name not in rows]
+    rerun = set(from_file) & {c.name for c in todo}  # their rows are replaced when they land
+    rows = {c.name: rows.get(c.name) or kept[c.name] for c in cells if c.name in rows | kept}
     log(
         f"benchmark {suite.name}: {len(selected)} cells × {seeds or suite.seeds} seeds, "
         f"{len(selected) - len(todo)} already done, {len(todo)} to run ({executor}); "
-        f"the results hold every finished cell of the suite ({len(rows)} now)"
-    )
+        f"the results hold every finished cell of the suite ({len(rows)} now"
+        + (f": {len(from_file)} from {results_file}, of which {len(rerun)} run again now)"
+           if kept else ")")
+    )  # fmt: skip
     t0 = time.perf_counter()
 
     def landed(cell: Cell, res: dict[str, Any]) -> None:
+        res |= {"commit": _commit(), "date": time.strftime("%Y-%m-%d")}
         if res["status"] == "ok":  # marks the cell finished for a later invocation
             text = json.dumps(json_safe(res), indent=2, allow_nan=False)
             atomic_write_text(out / "cells" / cell.name / "benchmark_cell.json", text + "\n")
@@ -573,6 +588,30 @@ def run_benchmark(
     paths = write_report(result, out, Path(report_dir) if report_dir else out)
     log(f"wrote {results_file}, {', '.join(str(p) for p in paths)}")
     return result
+
+
+def _rows_to_keep(path: Path, suite: Suite, cells: list[Cell]) -> dict[str, dict[str, Any]]:
+    """``--update``: the rows of an existing results file of this suite and seeds, each with
+    the commit and date it ran at (rows older than per-row provenance: the file's)."""
+    if not path.exists():
+        raise ConfigError("benchmark", "--update", f"{path} does not exist: nothing to update")
+    old = json.loads(path.read_text())
+    seeds = cells[0].spec.seeds if cells else suite.seeds
+    theirs = (old.get("suite"), old.get("seeds"), old.get("seed"))
+    if theirs != (suite.name, seeds, suite.seed):
+        raise ConfigError(
+            "benchmark",
+            "--update",
+            f"{path} holds suite {theirs[0]!r} with {theirs[1]} seeds from {theirs[2]}, not "
+            f"{suite.name!r} with {seeds} from {suite.seed}: rows of other seeds do not merge",
+        )
+    names = {c.name for c in cells}
+    return {
+        row["cell"]: {"commit": old.get("commit"), "date": old.get("date")}
+        | {k: v for k, v in row.items() if v is not None or k not in ("commit", "date")}
+        for row in old["cells"]
+        if row["cell"] in names  # a cell the suite no longer has is dropped
+    }
 
 
 def _write_results(

@@ -8,6 +8,7 @@ matplotlib is imported only here.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,27 @@ def _cell_table(result: dict[str, Any]) -> list[str]:
 
 
 def _settings(r: dict[str, Any]) -> str:
+    from policyopt.presets import PRESETS
+
     if r["preset"]:
         return "preset"
-    return f"defaults: {r['env_defaults']}" if r.get("env_defaults") else "config defaults"
+    used = f"defaults: {r['env_defaults']}" if r.get("env_defaults") else "config defaults"
+    if (r["recipe"], r["env"]) in PRESETS:  # a preset added since: this row is not rerun yet
+        return used + " (ran before its preset)"
+    return used
+
+
+def _provenance(result: dict[str, Any]) -> str:
+    """``commit X, date`` of the results, or each commit's cells where rows were merged
+    (``--update``) from runs at several commits."""
+    ran = Counter(
+        (r.get("commit") or result["commit"], r.get("date") or result["date"])
+        for r in result["cells"]
+    )
+    if len(ran) <= 1:
+        return f"(commit {result['commit']}), {result['date']}"
+    parts = [f"{n} at commit {c} ({d})" for (c, d), n in sorted(ran.items(), key=lambda x: x[0][1])]
+    return "; cells ran in several invocations: " + ", ".join(parts)
 
 
 def _aggregate_table(agg: dict[str, Any]) -> list[str]:
@@ -127,7 +146,7 @@ def plot_curves_grid(result: dict[str, Any], out: Path, path: Path) -> list[Path
 
     from policyopt.plots import plot_curves, save_figure
 
-    envs = list(result["envs"])
+    envs = [e for e in result["envs"] if any(r["env"] == e for r in result["cells"])]
     cols = min(3, len(envs))
     rows = -(-len(envs) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
@@ -155,11 +174,24 @@ def write_report(result: dict[str, Any], out: Path, report_dir: Path) -> list[Pa
     paths: list[Path] = []
     figs: list[str] = []
     curves_png = report_dir / f"{name}_curves.png"
-    if any(_curve(r, out) is not None for r in result["cells"]):
+    finished = [r for r in result["cells"] if r["status"] == "ok"]
+    drawn = [r for r in finished if _curve(r, out) is not None]
+    if drawn and (len(drawn) == len(finished) or not curves_png.exists()):
         paths += plot_curves_grid(result, out, curves_png)
         figs.append(f"![learning curves]({name}_curves.png)")
-    elif curves_png.exists():  # redrawn without the runs: the figure drawn from them stays
+    elif curves_png.exists():  # redrawn without (all) the runs: the figure drawn from them stays
         figs.append(f"![learning curves]({name}_curves.png)")
+        if drawn:  # cells rerun since (``--update``): their new curves apart
+            paths += plot_curves_grid(
+                result | {"cells": drawn}, out, report_dir / f"{name}_curves_rerun.png"
+            )
+            figs.append(
+                "The figure above was drawn when the suite's cells ran; these cells ran again "
+                "since (the figure shows their earlier runs): "
+                + ", ".join(r["cell"] for r in drawn)
+                + "."
+            )
+            figs.append(f"![learning curves of the cells rerun]({name}_curves_rerun.png)")
     agg = result["aggregate"]
     if agg:
         ranges = {e: v["score_range"] for e, v in result["envs"].items()}
@@ -173,7 +205,7 @@ def write_report(result: dict[str, Any], out: Path, report_dir: Path) -> list[Pa
         f"`policyopt benchmark {name}`: {len(result['cells'])} cells, {result['seeds']} seeds "
         f"each (seeds {result['seed']}–{result['seed'] + result['seeds'] - 1}), level "
         f"{result['level']}; {result['machine']}; policyopt {result['policyopt']} "
-        f"(commit {result['commit']}), {result['date']}. Cells' wall time in all: "
+        f"{_provenance(result)}. Cells' wall time in all: "
         f"{cells_s / 60:.1f} min.",
         "",
         "Our number: the final deterministic evaluation return of each seed (reward, higher is "
