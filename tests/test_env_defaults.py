@@ -91,6 +91,23 @@ def test_cli_prints_the_defaults_and_config_json_keeps_them(tmp_path: Path) -> N
     assert cfg["run"]["env_defaults"]["kind"] == "continuous control"
     assert cfg["run"]["env_defaults"]["config"]["gae_lambda"] == 0.95
 
+    # what the user set is theirs: the line and the record list only what the defaults chose
+    res = CliRunner().invoke(
+        app,
+        ["train", "npg", "LunarLanderContinuous-v3", "--steps", "4096", "--set", "num_envs=2",
+         "--set", "eval_episodes=1", "--no-normalize", "--runs-dir", str(tmp_path),
+         "--name", "mine"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    line = " ".join(res.output.split())  # rich wraps long lines
+    assert "using defaults for continuous control: num_steps=256," in line
+    assert "num_envs=8" not in line and "normalize_obs=True" not in line
+    assert "(yours: num_envs, normalize_obs, normalize_reward)" in line
+    cfg = json.loads((tmp_path / "mine" / "config.json").read_text())
+    assert cfg["num_envs"] == 2 and cfg["run"]["normalization"] == {"obs": False, "reward": False}
+    assert "num_envs" not in cfg["run"]["env_defaults"]["config"]
+    assert cfg["run"]["env_defaults"]["yours"] == ["num_envs", "normalize_obs", "normalize_reward"]
+
 
 def test_a_preset_tuned_with_normalisation_carries_it() -> None:
     spec = RunSpec("mdpo", "Pendulum-v1")

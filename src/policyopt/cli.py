@@ -319,7 +319,7 @@ def train(
             step_timeout=step_timeout,
         )
         cfg = spec.config()  # every bad argument fails here or in train_run's checks
-        defaults = spec.env_defaults()
+        defaults = spec.applied_env_defaults()
         if defaults is not None:
             console.print(defaults.describe())
         status = console.status(

@@ -81,14 +81,26 @@ class EnvDefaults:
     config: dict[str, Any]
     run: dict[str, bool]
 
+    #: fields the user set themselves (``--set``, ``--normalize``): not the defaults' doing
+    yours: tuple[str, ...] = ()
+
     def describe(self) -> str:
         fields = {**self.config, **self.run}
-        return f"using defaults for {self.kind}: " + ", ".join(
-            f"{k}={v}" for k, v in fields.items()
+        text = f"using defaults for {self.kind}: " + (
+            ", ".join(f"{k}={v}" for k, v in fields.items()) or "none left"
         )
+        return text + (f" (yours: {', '.join(self.yours)})" if self.yours else "")
+
+    def less(self, config_keys: set[str], run_keys: set[str]) -> EnvDefaults:
+        """These defaults without the fields the user set: what the defaults decided."""
+        config = {k: v for k, v in self.config.items() if k not in config_keys}
+        run = {k: v for k, v in self.run.items() if k not in run_keys}
+        yours = [k for k in (*self.config, *self.run) if k not in config and k not in run]
+        return EnvDefaults(self.kind, config, run, tuple(yours))
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "config": dict(self.config), "run": dict(self.run)}
+        out = {"kind": self.kind, "config": dict(self.config), "run": dict(self.run)}
+        return out | ({"yours": list(self.yours)} if self.yours else {})
 
 
 @functools.cache

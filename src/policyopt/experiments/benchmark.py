@@ -368,7 +368,10 @@ def _finished(cell: Cell, out: Path) -> dict[str, Any] | None:
         )
     if _settings_of(cell.spec) != _stored_settings(run_dir):
         return None  # the same spec now resolves to other settings (a new preset or default)
-    return dict(json.loads(result.read_text()))
+    res = dict(json.loads(result.read_text()))
+    if "date" not in res:  # landed before cells recorded when: the file's day, commit unknown
+        res["date"] = time.strftime("%Y-%m-%d", time.localtime(result.stat().st_mtime))
+    return res
 
 
 def _stored_spec(run_dir: Path) -> RunSpec:

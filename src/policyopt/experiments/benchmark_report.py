@@ -77,16 +77,20 @@ def _settings(r: dict[str, Any]) -> str:
 
 
 def _provenance(result: dict[str, Any]) -> str:
-    """``commit X, date`` of the results, or each commit's cells where rows were merged
-    (``--update``) from runs at several commits."""
-    ran = Counter(
-        (r.get("commit") or result["commit"], r.get("date") or result["date"])
-        for r in result["cells"]
-    )
-    if len(ran) <= 1:
+    """``(commit X), date`` of the results, or each commit's cells where rows were merged
+    (``--update``) from runs at several commits (a row without one ran before rows
+    recorded theirs)."""
+    if not any("commit" in r for r in result["cells"]):
         return f"(commit {result['commit']}), {result['date']}"
-    parts = [f"{n} at commit {c} ({d})" for (c, d), n in sorted(ran.items(), key=lambda x: x[0][1])]
-    return "; cells ran in several invocations: " + ", ".join(parts)
+    ran = Counter((r.get("commit"), r.get("date")) for r in result["cells"])
+    if len(ran) == 1 and next(iter(ran))[0] is not None:
+        (commit, date), _ = ran.popitem()
+        return f"(commit {commit}), {date}"
+    parts = [
+        f"{n} at commit {c or 'unrecorded'}" + (f" ({d})" if d else "")
+        for (c, d), n in sorted(ran.items(), key=lambda x: x[0][1] or "")
+    ]
+    return "(cells ran in several invocations: " + ", ".join(parts) + ")"
 
 
 def _aggregate_table(agg: dict[str, Any]) -> list[str]:

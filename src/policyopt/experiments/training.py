@@ -169,6 +169,15 @@ class RunSpec:
         traits = env_traits(self.env_id, level, kwargs)
         return env_defaults(CONFIGS[self.algo], traits, level)
 
+    def applied_env_defaults(self) -> EnvDefaults | None:
+        """:meth:`env_defaults` less the fields the user set (``overrides``, an explicit
+        normalisation): what the start-up line prints and ``config.json`` records."""
+        d = self.env_defaults()
+        if d is None:
+            return None
+        given = {"normalize_obs": self.normalize_obs, "normalize_reward": self.normalize_reward}
+        return d.less(set(self.overrides), {k for k, v in given.items() if v is not None})
+
     def normalization(self) -> tuple[bool, bool]:
         """``(normalize_obs, normalize_reward)``: the explicit choice, else the preset's, else
         the environment defaults', else off."""
@@ -230,7 +239,7 @@ def train_run(
         "level": level,
         "normalization": {"obs": obs_norm, "reward": reward_norm},  # as resolved
     }
-    defaults = spec.env_defaults()
+    defaults = spec.applied_env_defaults()
     if defaults is not None:  # what was chosen for the user, kept in config.json
         info["env_defaults"] = defaults.to_json()
     if resume and overwrite:
