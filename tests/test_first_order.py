@@ -207,3 +207,33 @@ def test_bad_minibatch_count() -> None:
         minibatch_epochs(
             loss_fn, params, optimizer.init(params), optimizer, batch, jax.random.PRNGKey(0), 1, 5
         )
+
+
+def test_a2c_rmsprop_is_pytorchs_as_sb3_sets_it() -> None:
+    """The ``pg`` recipe's RMSprop is the one SB3's A2C runs: PyTorch's ``RMSprop(alpha=0.99,
+    eps=1e-5)``, whose ε is added *outside* the root, ``g / (√ν + ε)`` (optax's default puts it
+    inside, ``g / √(ν + ε)``: a smaller step wherever gradients are small). Three steps against
+    the closed form, and against PyTorch itself where it is installed."""
+    from types import SimpleNamespace
+
+    from policyopt.algorithms import _optimizer
+
+    lr, grads = 7e-4, [np.array([3e-4, -2e-3, 0.2]), np.array([1e-4, 5e-3, -0.1])] * 2
+    opt = _optimizer(SimpleNamespace(optimizer="rmsprop"), {"learning_rate": lr,
+                                                            "max_grad_norm": 10.0})  # fmt: skip
+    params, state = jnp.zeros(3), None
+    state = opt.init(params)
+    nu, expected = np.zeros(3), np.zeros(3)
+    for g in grads:
+        updates, state = opt.update(jnp.asarray(g, jnp.float32), state, params)
+        params = optax.apply_updates(params, updates)
+        nu = 0.99 * nu + 0.01 * g**2
+        expected = expected - lr * g / (np.sqrt(nu) + 1e-5)
+    np.testing.assert_allclose(np.asarray(params), expected, rtol=1e-5)
+    torch = pytest.importorskip("torch")
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    ref = torch.optim.RMSprop([w], lr=lr, alpha=0.99, eps=1e-5)
+    for g in grads:
+        w.grad = torch.as_tensor(g)
+        ref.step()
+    np.testing.assert_allclose(np.asarray(params), w.detach().numpy(), rtol=1e-5)

@@ -1,4 +1,5 @@
-"""The named algorithms reproduce their golden values (recorded before refactoring).
+"""The named algorithms reproduce their golden values (recorded before refactoring; a recipe
+whose behaviour was changed on purpose since is re-recorded, and the file says why).
 
 On this machine the numbers are bit-for-bit reproducible; the tolerances only absorb a
 different CPU's float reassociation in XLA, far below any behavioural change.

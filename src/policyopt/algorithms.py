@@ -351,9 +351,9 @@ def _optimizer(cfg: Any, hp: HP) -> optax.GradientTransformation:
     name = getattr(cfg, "optimizer", "adam")
     if name == "adam":
         return adam(hp["learning_rate"], hp["max_grad_norm"])
-    if name == "rmsprop":
+    if name == "rmsprop":  # PyTorch's RMSprop as SB3's A2C sets it: g / (√ν + ε), α 0.99, ε 1e-5
         inner = optax.inject_hyperparams(optax.rmsprop)(
-            learning_rate=hp["learning_rate"], decay=0.99, eps=1e-5
+            learning_rate=hp["learning_rate"], decay=0.99, eps=1e-5, eps_in_sqrt=False
         )
     else:
         inner = optax.inject_hyperparams(optax.sgd)(learning_rate=hp["learning_rate"])
