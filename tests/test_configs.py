@@ -174,3 +174,21 @@ def test_every_config_field_has_a_resolved_type() -> None:
         types = field_types(cls)
         assert set(types) == {f.name for f in dataclasses.fields(cls)}
         assert all(t is not None for t in types.values())
+
+
+def test_a2c_anneals_its_learning_rate_and_older_configs_load_without_it() -> None:
+    """``pg`` (A2C) takes rl-zoo3's ``lin_`` schedules (``anneal_lr``); a config stored before
+    the field existed is filled with what such a run did (no annealing), and only where the
+    recipe has the field."""
+    import jax
+
+    from policyopt.configs import make_config, with_added_fields
+    from policyopt.train import make_train
+
+    cfg = make_config("pg", env_id="CartPole-v1", total_timesteps=4 * 5 * 8, num_envs=4,
+                      anneal_lr=True, learning_rate=1e-3, eval_episodes=1)  # fmt: skip
+    lr = jax.jit(make_train(cfg))(jax.random.PRNGKey(0)).metrics["train/learning_rate"]
+    np.testing.assert_allclose(np.asarray(lr), 1e-3 * (1 - np.arange(8) / 8), rtol=1e-6)
+    stored = {"learning_rate": 7e-4, "env_kwargs": {}}
+    assert with_added_fields(stored, "pg") == stored | {"anneal_lr": False}
+    assert "anneal_lr" not in with_added_fields(stored, "trpo")

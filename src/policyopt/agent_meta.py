@@ -156,7 +156,7 @@ def check_agent_meta(path: str | Path, meta: Mapping[str, Any]) -> AgentMeta:
     seed = _get(path, meta, "seed", int)
     if not 0 <= seed <= MAX_SEED:
         raise _bad(path, "seed", f"must be in [0, {MAX_SEED}], got {seed}")
-    config = with_added_fields(_get(path, meta, "config", dict))  # older checkpoints load
+    config = with_added_fields(_get(path, meta, "config", dict), algo)  # older ones load
     _check_config(path, algo, env_id, config)
     settings = _get(path, meta, "settings", dict)
     for name, kind in SETTINGS.items():

@@ -230,6 +230,8 @@ class A2CConfig(BaseConfig):
 
     Attributes:
         learning_rate: optimiser step size η.
+        anneal_lr: linearly decay the learning rate to 0 over training (rl-zoo3's ``lin_``
+            schedules for A2C).
         optimizer: "rmsprop" (SB3 A2C) or "adam".
         ent_coef, vf_coef, max_grad_norm: as in PPO.
         beta: weight of an explicit penalty β·½‖θ−θ_k‖². The default 0 leaves the proximity
@@ -241,6 +243,7 @@ class A2CConfig(BaseConfig):
     gae_lambda: float = 1.0
     normalize_advantage: bool = False
     learning_rate: float = 7e-4
+    anneal_lr: bool = False
     optimizer: str = "rmsprop"
     ent_coef: float = 0.0
     vf_coef: float = 0.5
@@ -601,12 +604,15 @@ sweeps accept as ALGO."""
 #: Config fields added after runs and checkpoints were first written, each with the value
 #: that is what an older run did: a stored config without the field is that run (fill with
 #: :func:`with_added_fields` before comparing or rebuilding stored configs).
-ADDED_FIELDS: dict[str, Any] = {"env_kwargs": {}}
+ADDED_FIELDS: dict[str, Any] = {"env_kwargs": {}, "anneal_lr": False}
 
 
-def with_added_fields(stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored config's fields, with the :data:`ADDED_FIELDS` it predates filled in."""
-    return {**{k: v for k, v in ADDED_FIELDS.items() if k not in stored}, **stored}
+def with_added_fields(stored: dict[str, Any], algo: str | None = None) -> dict[str, Any]:
+    """A stored config's fields, with the :data:`ADDED_FIELDS` it predates filled in (those
+    of ``algo``'s config class, when given; ``anneal_lr`` came to A2C after PPO had it)."""
+    fields = {f.name for f in dataclasses.fields(CONFIGS[algo])} if algo in CONFIGS else None
+    added = {k: v for k, v in ADDED_FIELDS.items() if fields is None or k in fields}
+    return {**{k: v for k, v in added.items() if k not in stored}, **stored}
 
 
 def make_config(algo: str, **overrides: Any) -> BaseConfig:

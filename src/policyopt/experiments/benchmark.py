@@ -391,10 +391,10 @@ def _settings_of(spec: RunSpec) -> dict[str, Any]:
 def _stored_settings(run_dir: Path) -> dict[str, Any]:
     raw = json.loads((run_dir / "config.json").read_text())
     run = raw.pop("run", {})
-    raw.pop("algo", None)
+    algo = raw.pop("algo", None)
     resolved = run.get("normalization", {})
     normalization = [resolved.get("obs", False), resolved.get("reward", False)]
-    return {"config": with_added_fields(raw), "normalization": normalization}
+    return {"config": with_added_fields(raw, algo), "normalization": normalization}
 
 
 #: points a cell's stored learning curve keeps (of every seed): enough for the report's grid
