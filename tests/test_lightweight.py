@@ -28,6 +28,20 @@ def test_import_policyopt_and_the_cli_load_no_heavy_module() -> None:
     assert _loaded_after("import policyopt; policyopt.__version__; policyopt.ConfigError") == []
 
 
+def test_cli_help_loads_no_numpy() -> None:
+    """``policyopt --help`` renders from typer and rich alone: NumPy (~0.15-0.2 s of import
+    here) came in through ``policyopt.faults``' exception classes until it was deferred."""
+    probe = (
+        "import sys\nfrom policyopt.cli import app\n"
+        "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('numpy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_the_public_api_still_resolves_lazily() -> None:
     import policyopt
 

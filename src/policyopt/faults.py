@@ -15,11 +15,12 @@ Light on purpose (NumPy only), so the CLI and the environment adapters can impor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from policyopt.errors import check_choice
+
+if TYPE_CHECKING:  # NumPy is imported where used: the CLI imports this module for --help
+    import numpy as np
 
 __all__ = [
     "ENV_QUANTITIES",
@@ -181,6 +182,8 @@ def check_env_output(
 
     NumPy on a ``[num_envs, ...]`` batch: a couple of microseconds per step.
     """
+    import numpy as np
+
     for quantity, x in (("observation", obs), ("reward", reward)):
         x = np.asarray(x)
         if x.dtype.kind == "f" and not np.isfinite(x).all():
@@ -190,6 +193,8 @@ def check_env_output(
 
 
 def _codes(metrics: Mapping[str, Any]) -> np.ndarray:
+    import numpy as np
+
     if NONFINITE not in metrics:  # metrics of a loop without the guard: nothing was flagged
         return np.zeros((1, 1), np.int64)
     codes = np.asarray(metrics[NONFINITE])
@@ -199,6 +204,8 @@ def _codes(metrics: Mapping[str, Any]) -> np.ndarray:
 def good_updates(metrics: Mapping[str, Any], on_nan: str) -> np.ndarray:
     """Per seed of a compiled run, the updates before its first fatal non-finite one (all of
     them if none): the returned learner is the one after exactly that many updates."""
+    import numpy as np
+
     fatal = np.asarray(is_fatal(_codes(metrics), on_nan))
     return np.where(fatal.any(axis=1), np.argmax(fatal, axis=1), fatal.shape[1])
 
@@ -211,6 +218,8 @@ def raise_if_nonfinite(
     ``metrics`` are the compiled loop's (``[updates]`` or ``[seeds, updates]``); seed ``i`` of
     a vmapped run is reported as ``seed + i``.
     """
+    import numpy as np
+
     codes = _codes(metrics)
     good = good_updates(metrics, on_nan)
     failed = np.flatnonzero(good < codes.shape[1])
