@@ -212,6 +212,24 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # rl-zoo3 LunarLander-v3 entries (benchmarks/REFERENCE_HPARAMS.md); measured in
     # benchmarks/results/host.json: PPO evaluates 257–277 on 3 of 3 seeds at 1e6 steps.
     ("ppo", "LunarLander-v3"): (dict(_ZOO_PPO_LUNAR), 1_000_000),
+    # Vanilla PG (A2C) on the long-horizon discrete defaults: -17 [-68, 38] (box2d suite,
+    # 2026-11-26). rl-zoo3's A2C entry (8 × 5, γ 0.995, λ 1, entropy 1e-5, RMSprop lin_8.3e-4;
+    # 156 at 2e5 steps), on tuning seeds 3000-3003 at 1e6 steps after the RMSprop ε fix
+    # (2026-12-02, examples/sweeps/pg_lunar_{zoo,anneal}.yaml): constant 4e-4 52 (-135 ... 165),
+    # constant 8.3e-4 -67, annealed 8.3e-4 (zoo's as written) -20, annealed 4e-4 132
+    # (152, 169, 62, 147): the pick.
+    ("pg", "LunarLander-v3"): (
+        {
+            "num_envs": 8,
+            "num_steps": 5,
+            "gamma": 0.995,
+            "gae_lambda": 1.0,
+            "ent_coef": 1e-5,
+            "learning_rate": 4e-4,
+            "anneal_lr": True,
+        },
+        1_000_000,
+    ),
     # TRPO: rl-zoo3's 2 × 512 rollouts reached a mean of 61 (CI [−62, 184]) over 5 seeds at
     # 1e6 steps (docs/paper before 2026-11-25). A grid on tuning seeds 1000–1001 (4 trials,
     # `policyopt sweep`, 1e6 steps, 16 × 512 rollouts; δ ∈ {0.01, 0.03} × γ ∈ {0.99, 0.999};
