@@ -336,6 +336,14 @@ def test_update_merges_new_cells_into_a_results_file_whose_runs_are_gone(
     assert (tmp_path / "report" / "tiny_curves_rerun.png").exists()
     assert "ran again since (the figure shows their earlier runs): trpo-CartPole-v1." in md
 
+    # a second merge keeps each row's own provenance, not the last invocation's commit
+    again = json.loads(results.read_text())
+    again["cells"][0]["commit"] = None  # a row that landed before cells recorded a commit
+    results.write_text(json.dumps(again))
+    kept = run_benchmark(suite, tmp_path / "b", recipes=("trpo",), results_path=results,
+                         update=True, log=lambda _: None)  # fmt: skip
+    assert kept["cells"][0]["commit"] is None and kept["cells"][1] == trpo
+
     with pytest.raises(ConfigError, match=r"--update.*not 'tiny' with 3 from 0"):
         run_benchmark(suite, tmp_path / "c", seeds=3, results_path=results, update=True)
     with pytest.raises(ConfigError, match=r"--update.*does not exist"):

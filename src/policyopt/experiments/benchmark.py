@@ -609,12 +609,11 @@ def _rows_to_keep(path: Path, suite: Suite, cells: list[Cell]) -> dict[str, dict
             f"{suite.name!r} with {seeds} from {suite.seed}: rows of other seeds do not merge",
         )
     names = {c.name for c in cells}
-    return {
-        row["cell"]: {"commit": old.get("commit"), "date": old.get("date")}
-        | {k: v for k, v in row.items() if v is not None or k not in ("commit", "date")}
-        for row in old["cells"]
-        if row["cell"] in names  # a cell the suite no longer has is dropped
-    }
+    # a file older than per-row provenance ran all its rows at its own commit; in a newer one
+    # a row without a commit is one that landed before cells recorded it (say so, not guess)
+    legacy = not any("commit" in row for row in old["cells"])
+    header = {"commit": old.get("commit"), "date": old.get("date")} if legacy else {}
+    return {row["cell"]: header | row for row in old["cells"] if row["cell"] in names}
 
 
 def _write_results(
