@@ -87,7 +87,7 @@ def _provenance(result: dict[str, Any]) -> str:
         (commit, date), _ = ran.popitem()
         return f"(commit {commit}), {date}"
     parts = [
-        f"{n} at commit {c or 'unrecorded'}" + (f" ({d})" if d else "")
+        (f"{n} at commit {c}" if c else f"{n} at an unrecorded commit") + (f" ({d})" if d else "")
         for (c, d), n in sorted(ran.items(), key=lambda x: x[0][1] or "")
     ]
     return "(cells ran in several invocations: " + ", ".join(parts) + ")"
