@@ -128,3 +128,16 @@ def test_sb3_contrib_trpo_step_is_ours_with_delta_and_damping_times_action_dim()
     # sb3-contrib starts CG at 1e-4·N(0, 1) instead of 0, so not bit for bit (measured: 2e-6)
     assert step_error(our_step(delta * n_act, damping * n_act)) < 1e-4
     assert step_error(our_step(delta, damping)) > 0.2  # the same numbers in our units differ
+
+
+def test_the_paper_runs_sb3_contrib_trpo_with_our_delta_in_its_units() -> None:
+    """``sb3_equivalent`` (the paper's sb3-contrib TRPO beside ours) divides δ and the damping
+    by the action dimensions of a Box space; discrete actions take them as they are."""
+    from policyopt.configs import make_config
+    from policyopt.experiments.paper import sb3_equivalent
+
+    cfg = make_config("trpo", delta=0.08, damping=0.8)
+    _, discrete = sb3_equivalent(cfg)
+    _, box = sb3_equivalent(cfg, action_dims=8)
+    assert (discrete["target_kl"], discrete["cg_damping"]) == (0.08, 0.8)
+    assert box["target_kl"] == pytest.approx(0.01) and box["cg_damping"] == pytest.approx(0.1)

@@ -212,12 +212,15 @@ def write_report(
 # --------------------------------------------------------------------------- SB3 side
 
 
-def sb3_equivalent(cfg: Any) -> tuple[Any, dict[str, Any]]:
+def sb3_equivalent(cfg: Any, action_dims: int = 1) -> tuple[Any, dict[str, Any]]:
     """The stable-baselines3 / sb3-contrib class and keyword arguments matching ``cfg``.
 
     Only PPO and TRPO have an SB3 twin here (the paper's baselines); ``n_envs`` is
     ``cfg.num_envs``. Networks are SB3's default MlpPolicy (64×64 tanh, orthogonal init),
-    which is also ours.
+    which is also ours. ``action_dims``: the n of an n-dimensional Box action space (1 for
+    discrete ones): sb3-contrib's TRPO averages the KL over those dimensions, so the same
+    steps take its ``target_kl`` and ``cg_damping`` as our δ/n and damping/n
+    (``tests/test_sb3_trpo_step.py``).
     """
     if cfg.name == "ppo":
         from stable_baselines3 import PPO
@@ -243,12 +246,12 @@ def sb3_equivalent(cfg: Any) -> tuple[Any, dict[str, Any]]:
             "gamma": cfg.gamma,
             "gae_lambda": cfg.gae_lambda,
             "n_critic_updates": cfg.vf_epochs,
-            "cg_damping": cfg.damping,
+            "cg_damping": cfg.damping / action_dims,
             "cg_max_steps": cfg.cg_iters,
             "line_search_shrinking_factor": cfg.backtrack_coef,
             "line_search_max_iter": cfg.max_backtracks,
             "learning_rate": cfg.vf_learning_rate,
-            "target_kl": cfg.delta,
+            "target_kl": cfg.delta / action_dims,
         }
     raise ConfigError("sb3", "algo", f"{cfg.name!r} has no SB3 twin; allowed: ppo, trpo")
 
@@ -273,7 +276,11 @@ def train_sb3(algo: str, env_id: str, seeds: int, steps: int, run_dir: Path) -> 
 
     kw, _ = preset(algo, env_id)
     cfg = make_config(algo, env_id=env_id, total_timesteps=steps, **kw)
-    cls, sb3_kw = sb3_equivalent(cfg)
+    import gymnasium as gym
+
+    space = gym.make(env_id).action_space
+    action_dims = int(np.prod(space.shape)) if isinstance(space, gym.spaces.Box) else 1
+    cls, sb3_kw = sb3_equivalent(cfg, action_dims)
     kept = ("approx_kl", "clip_fraction", "entropy_loss", "value_loss", "explained_variance")
 
     def train_values(model: Any) -> dict[str, float]:
