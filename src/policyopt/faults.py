@@ -9,7 +9,8 @@ CLI exit code 2). These are the other kind: a run that was going and had to stop
 * :class:`EnvError`: an environment raised; :class:`EnvTimeoutError`: an asynchronous one
   did not answer within ``step_timeout``.
 
-Light on purpose (NumPy only), so the CLI and the environment adapters can import it.
+Light on purpose (the standard library at import, NumPy inside the functions that use it), so
+the CLI (its --help too) and the environment adapters can import it.
 """
 
 from __future__ import annotations
