@@ -7,8 +7,13 @@ directory, as on the first run after install); "warm" = a second run of the same
 (CartPole-v1, rl-zoo3 settings, 1e5 steps, then evaluation), also as a whole process.
 
     python benchmarks/bench_cli.py [--repeats 5] [--no-sb3]
+    python benchmarks/bench_cli.py --rescore   # recompute the goal columns of cli.json
 
-Writes ``benchmarks/results/cli.json``.
+Writes ``benchmarks/results/cli.json``. The goals are seconds on the machine they were set on,
+where stable-baselines3's same job took ``SB3_WHEN_SET_S``; this machine's speed changes
+(the same 2-core slot measured SB3 from 14.7 s to 32 s), so each goal is also reported scaled
+by SB3's time in the same run (``goal_scaled_s``, ``met_scaled``): a fixed amount of work on
+the same CPUs, measured minutes apart from ours.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).with_name("policyopt")
 GOALS = {"help": 0.3, "train_warm": 3.0, "train_cold": 7.0, "tabular_frozenlake": 2.0}
+#: stable-baselines3's same job when the goals were set (issue 16, 2026-11): 14.7 s.
+SB3_WHEN_SET_S = 14.7
 
 
 def _time(cmd: list[str], env: dict[str, str]) -> float:
@@ -44,7 +51,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-sb3", action="store_true")
+    parser.add_argument(
+        "--rescore", action="store_true", help="recompute the goal columns of cli.json only"
+    )
     args = parser.parse_args()
+    path = ROOT / "benchmarks" / "results" / "cli.json"
+    if args.rescore:
+        out = json.loads(path.read_text())
+        score(out["results"])
+        path.write_text(json.dumps(out, indent=2) + "\n")
+        print(json.dumps(out, indent=2))
+        return
     n = args.repeats
     work = Path(tempfile.mkdtemp(prefix="bench_cli_"))
     base = {**os.environ, "POLICYOPT_CACHE_DIR": str(work / "cache")}
@@ -69,21 +86,28 @@ def main() -> None:
         sb3 = [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--only", "sb3_ppo"]
         res["sb3_ppo_same_job"] = {"median_s": _time(sb3, base), "repeats": 1}
         print("sb3", res["sb3_ppo_same_job"]["median_s"], flush=True)
-    for key, goal in GOALS.items():
-        res[key]["goal_s"] = goal
-        res[key]["met"] = res[key]["median_s"] <= goal
-    if "sb3_ppo_same_job" in res:
-        sb3_s = res["sb3_ppo_same_job"]["median_s"]
-        for key in ("train_warm", "train_cold"):
-            res[key]["ratio_to_sb3"] = res[key]["median_s"] / sb3_s
+    score(res)
     out = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "repeats": n,
         "results": res,
     }
-    path = ROOT / "benchmarks" / "results" / "cli.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
+
+
+def score(res: dict[str, dict]) -> None:
+    """The goal columns: each goal as set, and scaled by SB3's time in the same run."""
+    sb3_s = res.get("sb3_ppo_same_job", {}).get("median_s")
+    for key, goal in GOALS.items():
+        res[key]["goal_s"] = goal
+        res[key]["met"] = res[key]["median_s"] <= goal
+        if sb3_s is not None:
+            res[key]["goal_scaled_s"] = goal * sb3_s / SB3_WHEN_SET_S
+            res[key]["met_scaled"] = res[key]["median_s"] <= res[key]["goal_scaled_s"]
+    if sb3_s is not None:
+        for key in ("train_warm", "train_cold"):
+            res[key]["ratio_to_sb3"] = res[key]["median_s"] / sb3_s
 
 
 if __name__ == "__main__":
