@@ -118,3 +118,35 @@ def test_a_preset_tuned_with_normalisation_carries_it() -> None:
     from policyopt.presets import preset
 
     assert "normalize_obs" not in preset("mdpo", "Pendulum-v1")[0]  # config fields only
+
+
+def test_an_id_gymnasium_cannot_make_takes_its_traits_from_envpool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A MuJoCo id with EnvPool installed and not the ``mujoco`` extra trains on EnvPool: its
+    defaults came out None (no normalisation, CartPole's rollouts) while the same run with
+    the extra got continuous control's. Gymnasium is made to fail here either way."""
+    pytest.importorskip("envpool")
+    import gymnasium as gym
+
+    from policyopt.env_kwargs import EnvKwargs
+
+    def cannot_make(env_id: str, **kwargs: object) -> None:
+        raise gym.error.DependencyNotInstalled("MuJoCo is not installed")
+
+    monkeypatch.setattr(gym, "make", cannot_make)
+    env_traits.cache_clear()
+    try:
+        full = env_traits("Ant-v5", "host")
+        bare = env_traits("Ant-v5", "host", EnvKwargs({"include_cfrc_ext_in_observation": False}))
+        assert full == EnvTraits(True, 105, 1000, 6000.0, None)
+        assert bare is not None and bare.obs_dim == 27
+        spec = RunSpec("mdpo", "Ant-v5")
+        defaults = spec.env_defaults()
+        assert defaults is not None and defaults.kind == "continuous control"
+        assert spec.normalization() == (True, True)
+        assert spec.config().num_steps == 256
+        # an id no backend has: still no traits, training fails with its own message
+        assert env_traits("NoSuchEnv-v0", "host") is None
+    finally:
+        env_traits.cache_clear()

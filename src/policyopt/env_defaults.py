@@ -106,8 +106,11 @@ class EnvDefaults:
 @functools.cache
 def env_traits(env_id: str, level: str, env_kwargs: EnvKwargs | None = None) -> EnvTraits | None:
     """The env's traits (made with ``env_kwargs``), or None where they cannot be read here (an
-    id only EnvPool has, or one whose extra is missing: training then fails with its own clear
-    message)."""
+    id no installed backend can make: training then fails with its own clear message).
+
+    Gymnasium's env is asked first; where it cannot be made (an id only EnvPool has, or a
+    MuJoCo id with EnvPool installed and not the ``mujoco`` extra) EnvPool's spec answers: the
+    run trains on EnvPool, and its defaults must not depend on which extra is installed."""
     threshold, max_steps = _registry_entry(env_id)
     kwargs = dict(env_kwargs or {})
     if level == "compiled":
@@ -127,8 +130,8 @@ def env_traits(env_id: str, level: str, env_kwargs: EnvKwargs | None = None) -> 
         import gymnasium as gym
 
         env = gym.make(env_id, **kwargs)
-    except Exception:  # an id gymnasium lacks, or a missing extra: no defaults from here
-        return None
+    except Exception:  # an id gymnasium lacks, or a missing extra: EnvPool's spec, if any
+        return _envpool_traits(env_id, kwargs, threshold, max_steps)
     try:
         return EnvTraits(
             continuous=isinstance(env.action_space, gym.spaces.Box),
@@ -139,6 +142,26 @@ def env_traits(env_id: str, level: str, env_kwargs: EnvKwargs | None = None) -> 
         )
     finally:
         env.close()
+
+
+def _envpool_traits(
+    env_id: str, kwargs: dict[str, Any], threshold: float | None, max_steps: int | None
+) -> EnvTraits | None:
+    """Traits from EnvPool's spec of ``env_id`` (None: EnvPool lacks it or its kwargs)."""
+    from policyopt.envs.host_env import envpool_spec
+
+    spec = envpool_spec(env_id, kwargs)
+    if spec is None:
+        return None
+    action, obs = spec.gymnasium_action_space, spec.gymnasium_observation_space
+    steps = max_steps if max_steps is not None else spec.config.max_episode_steps
+    return EnvTraits(
+        continuous=type(action).__name__ == "Box",
+        obs_dim=math.prod(obs.shape or (1,)),
+        max_episode_steps=None if steps is None else int(steps),
+        reward_threshold=threshold if threshold is not None else spec.config.reward_threshold,
+        smallest_obs_bound=_smallest_bound(obs),
+    )
 
 
 def _smallest_bound(space: Any) -> float | None:

@@ -148,6 +148,22 @@ def _envpool_make_kwargs(env_id: str, env_kwargs: Mapping[str, Any]) -> dict[str
     return envpool_kwargs(env_kwargs, _envpool_config_keys(env_id))
 
 
+def envpool_spec(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Any | None:
+    """EnvPool's spec of ``env_id`` made with ``env_kwargs`` (Gymnasium's spelling): its
+    spaces and registry values without making an env; None where EnvPool is not installed,
+    lacks the id, or takes not every kwarg."""
+    if env_id not in envpool_ids():
+        return None
+    translated = _envpool_make_kwargs(env_id, env_kwargs or {})
+    if translated is None:
+        return None
+    import envpool
+
+    with warnings.catch_warnings():  # EnvPool builds float64 Box bounds: harmless, noisy
+        warnings.simplefilter("ignore", UserWarning)
+        return envpool.make_spec(env_id, **translated)
+
+
 #: Gymnasium env modules whose optional dependencies a policyopt extra installs.
 _EXTRAS = {"gymnasium.envs.box2d": "box2d", "gymnasium.envs.mujoco": "mujoco"}
 
