@@ -141,6 +141,8 @@ def test_an_id_gymnasium_cannot_make_takes_its_traits_from_envpool(
         bare = env_traits("Ant-v5", "host", EnvKwargs({"include_cfrc_ext_in_observation": False}))
         assert full == EnvTraits(True, 105, 1000, 6000.0, None)
         assert bare is not None and bare.obs_dim == 27
+        # Walker2d has no solved threshold (Gymnasium's registry nor EnvPool's options)
+        assert env_traits("Walker2d-v5", "host") == EnvTraits(True, 17, 1000, None, None)
         spec = RunSpec("mdpo", "Ant-v5")
         defaults = spec.env_defaults()
         assert defaults is not None and defaults.kind == "continuous control"

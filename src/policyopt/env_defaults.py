@@ -154,12 +154,15 @@ def _envpool_traits(
     if spec is None:
         return None
     action, obs = spec.gymnasium_action_space, spec.gymnasium_observation_space
-    steps = max_steps if max_steps is not None else spec.config.max_episode_steps
+    config = spec.config  # a namedtuple of the env's options: not every env has both
+    steps = max_steps if max_steps is not None else getattr(config, "max_episode_steps", None)
     return EnvTraits(
         continuous=type(action).__name__ == "Box",
         obs_dim=math.prod(obs.shape or (1,)),
         max_episode_steps=None if steps is None else int(steps),
-        reward_threshold=threshold if threshold is not None else spec.config.reward_threshold,
+        reward_threshold=threshold
+        if threshold is not None
+        else getattr(config, "reward_threshold", None),
         smallest_obs_bound=_smallest_bound(obs),
     )
 
