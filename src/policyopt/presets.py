@@ -194,9 +194,26 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # The defaults with log σ₀ = −1 (σ 0.37: a control cost ≈ 0.5 below the healthy reward),
     # tuning seed 3000 at 1e6 (`policyopt train mdpo Ant-v5 --seed 3000 --set log_std_init=-1
     # --env-kwarg include_cfrc_ext_in_observation=false`, commit d5eb8b5): MDPO 4109,
-    # Adaptive TRPO 1855.
+    # Adaptive TRPO 1855. PPO-KL, whose adaptive β also holds σ back: 1928 (the defaults: 20;
+    # before the EnvPool-traits fix, with CartPole's rollouts, d_targ 0.08 gave -8 and log
+    # σ₀ = −1 577, its entropy collapsing under β up to 32).
     ("mdpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
+    ("ppo_kl", "Ant-v5"): (
+        {
+            "num_envs": 8,
+            "num_steps": 256,
+            "gamma": 0.99,
+            "gae_lambda": 0.95,
+            "learning_rate": 3e-4,
+            "n_epochs": 10,
+            "batch_size": 64,
+            "normalize_obs": True,
+            "normalize_reward": True,
+            "log_std_init": -1.0,
+        },
+        1_000_000,
+    ),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
