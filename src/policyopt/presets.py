@@ -97,6 +97,13 @@ _CONTINUOUS_CRITIC = {
     "normalize_reward": True,
 }
 _CONTINUOUS_FULL_BATCH = {**_CONTINUOUS_CRITIC, "n_epochs": 10}
+# ... and of the minibatch recipes (PPO, PPO-KL): one Adam for policy and value.
+_CONTINUOUS_FIRST_ORDER = {
+    **{k: v for k, v in _CONTINUOUS_CRITIC.items() if not k.startswith("vf_")},
+    "learning_rate": 3e-4,
+    "n_epochs": 10,
+    "batch_size": 64,
+}
 
 #: MDPO's and Adaptive TRPO's MountainCarContinuous pick (the same): the continuous-control
 #: defaults (as fields) with Adam 1e-3.
@@ -199,21 +206,7 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # σ₀ = −1 577, its entropy collapsing under β up to 32).
     ("mdpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
-    ("ppo_kl", "Ant-v5"): (
-        {
-            "num_envs": 8,
-            "num_steps": 256,
-            "gamma": 0.99,
-            "gae_lambda": 0.95,
-            "learning_rate": 3e-4,
-            "n_epochs": 10,
-            "batch_size": 64,
-            "normalize_obs": True,
-            "normalize_reward": True,
-            "log_std_init": -1.0,
-        },
-        1_000_000,
-    ),
+    ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
