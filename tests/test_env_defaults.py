@@ -13,6 +13,7 @@ from policyopt.cli import app
 from policyopt.configs import CONFIGS
 from policyopt.env_defaults import EnvTraits, env_defaults, env_traits
 from policyopt.experiments import RunSpec
+from policyopt.presets import preset
 
 CONTINUOUS = EnvTraits(continuous=True, obs_dim=17, max_episode_steps=1000, reward_threshold=None)
 ROBOT = EnvTraits(continuous=True, obs_dim=105, max_episode_steps=1000, reward_threshold=6000.0)
@@ -115,8 +116,6 @@ def test_a_preset_tuned_with_normalisation_carries_it() -> None:
     assert spec.normalization() == (True, True) and spec.config().learning_rate == 1e-3
     assert RunSpec("mdpo", "Pendulum-v1", normalize_reward=False).normalization() == (True, False)
     assert RunSpec("mdpo", "Pendulum-v1", use_preset=False).normalization() == (False, False)
-    from policyopt.presets import preset
-
     assert "normalize_obs" not in preset("mdpo", "Pendulum-v1")[0]  # config fields only
 
 
@@ -143,7 +142,8 @@ def test_an_id_gymnasium_cannot_make_takes_its_traits_from_envpool(
         assert bare is not None and bare.obs_dim == 27
         # Walker2d has no solved threshold (Gymnasium's registry nor EnvPool's options)
         assert env_traits("Walker2d-v5", "host") == EnvTraits(True, 17, 1000, None, None)
-        spec = RunSpec("mdpo", "Ant-v5")
+        spec = RunSpec("npg", "Ant-v5")  # a recipe without an Ant preset
+        assert preset("npg", "Ant-v5")[1] is None
         defaults = spec.env_defaults()
         assert defaults is not None and defaults.kind == "continuous control"
         assert spec.normalization() == (True, True)
