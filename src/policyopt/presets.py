@@ -190,12 +190,7 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # them at 4e5 steps and trained to a return of 3300 at 1e6. Translated, on tuning seeds
     # 3000-3001: Ant 1494, 1727 at 1e6 (σ at 2e5 steps 0.62, sb3-contrib's 0.61).
     ("trpo", "Hopper-v5"): (_sb3_trpo_in_our_kl(_ZOO_TRPO_MUJOCO, 3), 1_000_000),
-    # Ant also starts at log σ₀ = −1 (Ant's start trap, below): tuning seed 3000 at 1e6, 4076
-    # (the translated entry alone: 1494; 2026-12-03, commit 65f5d1e).
-    ("trpo", "Ant-v5"): (
-        {**_sb3_trpo_in_our_kl(_ZOO_TRPO_MUJOCO, 8), "log_std_init": -1.0},
-        1_000_000,
-    ),
+    ("trpo", "Ant-v5"): (_sb3_trpo_in_our_kl(_ZOO_TRPO_MUJOCO, 8), 1_000_000),
     # Ant's start trap for the KL-penalised recipes: at σ₀ = 1 a step's control cost
     # (0.5·Σa² over 8 clipped dims, ≈ 2.8) exceeds the healthy reward (1), so ending the
     # episode early pays; MDPO's and Adaptive TRPO's penalty KL/t keeps σ near 1 long enough to
