@@ -190,6 +190,8 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # them at 4e5 steps and trained to a return of 3300 at 1e6. Translated, on tuning seeds
     # 3000-3001: Ant 1494, 1727 at 1e6 (σ at 2e5 steps 0.62, sb3-contrib's 0.61).
     ("trpo", "Hopper-v5"): (_sb3_trpo_in_our_kl(_ZOO_TRPO_MUJOCO, 3), 1_000_000),
+    # Not taken: log σ₀ = −1 on top (Ant's start trap, below): tuning seed 3000 4076 (this
+    # entry 1494), reporting seeds 3942 [3221, 4533] against this entry's 4144 (2026-12-03).
     ("trpo", "Ant-v5"): (_sb3_trpo_in_our_kl(_ZOO_TRPO_MUJOCO, 8), 1_000_000),
     # Ant's start trap for the KL-penalised recipes: at σ₀ = 1 a step's control cost
     # (0.5·Σa² over 8 clipped dims, ≈ 2.8) exceeds the healthy reward (1), so ending the
