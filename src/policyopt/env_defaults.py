@@ -148,6 +148,8 @@ def _envpool_traits(
     env_id: str, kwargs: dict[str, Any], threshold: float | None, max_steps: int | None
 ) -> EnvTraits | None:
     """Traits from EnvPool's spec of ``env_id`` (None: EnvPool lacks it or its kwargs)."""
+    import gymnasium as gym
+
     from policyopt.envs.host_env import envpool_spec
 
     spec = envpool_spec(env_id, kwargs)
@@ -157,7 +159,7 @@ def _envpool_traits(
     config = spec.config  # a namedtuple of the env's options: not every env has both
     steps = max_steps if max_steps is not None else getattr(config, "max_episode_steps", None)
     return EnvTraits(
-        continuous=type(action).__name__ == "Box",
+        continuous=isinstance(action, gym.spaces.Box),  # as for Gymnasium's env above
         obs_dim=math.prod(obs.shape or (1,)),
         max_episode_steps=None if steps is None else int(steps),
         reward_threshold=threshold
