@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from policyopt.env_defaults import _LONG_DISCRETE
+
 #: rl-zoo3's PPO entry for LunarLander, discrete and continuous alike (hyperparams/ppo.yml)
 _ZOO_PPO_LUNAR = {
     "num_envs": 16,
@@ -83,6 +85,9 @@ _ZOO_TRPO_CARTPOLE = {
     "gae_lambda": 0.98,
     "vf_epochs": 20,
 }
+#: The long-horizon discrete environment defaults (16 × 512, γ 0.999, λ 0.98, entropy 0.01):
+#: the tuned LunarLander entries of the critic-based recipes start there.
+_LONG_DISCRETE_CRITIC = dict(_LONG_DISCRETE)
 _MIRROR_CARTPOLE = {"num_envs": 8, "num_steps": 256, "vf_batch_size": 256, "vf_epochs": 10}
 # The continuous-control environment defaults (policyopt.env_defaults) as fields of the
 # critic-based recipes, normalisation included: the tuned entries below start from them.
@@ -253,6 +258,18 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
             "learning_rate": 4e-4,
             "anneal_lr": True,
         },
+        1_000_000,
+    ),
+    # Adaptive TRPO: the long-horizon discrete defaults gave 147 [59, 226] over the box2d
+    # suite's 5 seeds (66 and -3 on two), episodes still 500-700 steps long at 1e6 (hovering).
+    # Its per-update KL was 1e-4 to 1e-3: a full-batch update moves the policy by at most
+    # ~n_epochs Adam steps, whatever Shani's t_k allows. examples/sweeps/atrpo_lunar.yaml
+    # (2026-12-03, commit fd05e78, tuning seeds 3000-3003, 1e6 steps), entropy weight λ ×
+    # Adam: λ 0.01 (the defaults' bonus; it makes t_k = 1/(λ(k+2))) with 3e-4 123, -5, 74, 210;
+    # with 1e-3 260, 263, 260, 252 (the pick); λ 0 (t_k = 1/√(k+1)) 202, 19, 72, 98 (3e-4) and
+    # 43, -29, 216, -22 (1e-3).
+    ("adaptive_trpo", "LunarLander-v3"): (
+        {**_LONG_DISCRETE_CRITIC, "learning_rate": 1e-3},
         1_000_000,
     ),
     # TRPO: rl-zoo3's 2 × 512 rollouts reached a mean of 61 (CI [−62, 184]) over 5 seeds at
