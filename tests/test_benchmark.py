@@ -267,6 +267,23 @@ def test_a_stale_host_cell_trains_again_from_scratch(
     assert run["normalization"]["obs"] is True
 
 
+def test_every_preset_entry_builds_its_recipe_config() -> None:
+    """A preset is applied when a user trains the pair: a field its recipe does not have (e.g.
+    an entropy bonus copied into MDPO's entry) or a value out of range must fail here, not in
+    the user's run. Run fields (normalisation) are RunSpec's, not the config's."""
+    from policyopt.configs import make_config
+    from policyopt.presets import PRESETS, RUN_FIELDS, preset, preset_run
+
+    for (algo, env_id), (entry, steps) in PRESETS.items():
+        overrides, _ = preset(algo, env_id)
+        config = make_config(algo, **overrides)
+        for key, value in overrides.items():
+            assert getattr(config, key) == value, (algo, env_id, key)
+        assert set(preset_run(algo, env_id)) <= set(RUN_FIELDS)
+        assert set(overrides) | set(preset_run(algo, env_id)) == set(entry)
+        assert steps > 0, (algo, env_id)
+
+
 def test_every_classic_pair_has_a_preset_tuned_on_other_seeds() -> None:
     """The classic suite runs on presets only (rl-zoo3's entries or our tuning on seeds
     1000-1003, ``benchmarks/results/tuning.json``), each with the suite's budget."""

@@ -212,6 +212,11 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # before the EnvPool-traits fix, with CartPole's rollouts, d_targ 0.08 gave -8 and log
     # σ₀ = −1 577, its entropy collapsing under β up to 32).
     ("mdpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
+    # MDPO on Walker2d-v5: the continuous-control defaults gave 1415 [1018, 1844] over the
+    # mujoco suite's 3 seeds (2026-11-26). examples/sweeps/mirror_walker_lr.yaml (2026-12-03,
+    # commit 222be88, tuning seeds 3000-3002, 1e6 steps): Adam 3e-4 (the defaults) 1142, 3852,
+    # 1486; 1e-3 4669, 3375, 4738 (the pick).
+    ("mdpo", "Walker2d-v5"): ({**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3}, 1_000_000),
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
     ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
@@ -258,6 +263,17 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
             "learning_rate": 4e-4,
             "anneal_lr": True,
         },
+        1_000_000,
+    ),
+    # MDPO: the long-horizon discrete defaults, kept after three rounds on tuning seeds
+    # 3000-3003 (2026-12-03, commits 222be88-7621cbc, 1e6 steps): the defaults (16 × 512,
+    # Adam 3e-4, 10 full-batch steps) 242, 179, 240, 237; Adam 1e-3 236, 103, 145, 234 and
+    # 3e-3 177 on average (examples/sweeps/mdpo_lunar_lr.yaml); 16 × 128 146 and 16 × 256 172
+    # on average (mdpo_lunar_rollout.yaml); 16 × 1024 -8, 5, -5, -5 with 10 steps and 150, 179,
+    # 230, 214 with 20 (mdpo_lunar_long.yaml).
+    # (MDPO has no entropy bonus: the defaults' ent_coef is not one of its fields.)
+    ("mdpo", "LunarLander-v3"): (
+        {k: v for k, v in _LONG_DISCRETE_CRITIC.items() if k != "ent_coef"},
         1_000_000,
     ),
     # Adaptive TRPO: the long-horizon discrete defaults gave 147 [59, 226] over the box2d
