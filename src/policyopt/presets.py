@@ -217,6 +217,10 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # commit 222be88, tuning seeds 3000-3002, 1e6 steps): Adam 3e-4 (the defaults) 1142, 3852,
     # 1486; 1e-3 4669, 3375, 4738 (the pick).
     ("mdpo", "Walker2d-v5"): ({**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3}, 1_000_000),
+    # Not Adaptive TRPO's: the same sweep gave 519, 893, 3195 at 3e-4 (the defaults, kept) and
+    # 574, 704, 1970 at 1e-3. Nor MDPO's on LunarLanderContinuous-v3
+    # (examples/sweeps/lunarcont_mdpo_npg.yaml, tuning seeds 3000-3003): 3e-4 (the defaults,
+    # kept) 205, 234, 173, 169; 1e-3 107, 157, 246, 246.
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
     ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
