@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from policyopt.env_defaults import _LONG_DISCRETE
-
 #: rl-zoo3's PPO entry for LunarLander, discrete and continuous alike (hyperparams/ppo.yml)
 _ZOO_PPO_LUNAR = {
     "num_envs": 16,
@@ -85,9 +83,17 @@ _ZOO_TRPO_CARTPOLE = {
     "gae_lambda": 0.98,
     "vf_epochs": 20,
 }
-#: The long-horizon discrete environment defaults (16 × 512, γ 0.999, λ 0.98, entropy 0.01):
-#: the tuned LunarLander entries of the critic-based recipes start there.
-_LONG_DISCRETE_CRITIC = dict(_LONG_DISCRETE)
+#: The long-horizon discrete environment defaults (policyopt.env_defaults) as they were when
+#: the LunarLander entries of MDPO and Adaptive TRPO were tuned from them: a copy, so that a
+#: later change of the defaults does not change what those entries were tuned as.
+_LONG_DISCRETE_CRITIC = {
+    "num_envs": 16,
+    "num_steps": 512,
+    "gamma": 0.999,
+    "gae_lambda": 0.98,
+    "ent_coef": 0.01,
+    "vf_batch_size": 512,
+}
 _MIRROR_CARTPOLE = {"num_envs": 8, "num_steps": 256, "vf_batch_size": 256, "vf_epochs": 10}
 # The continuous-control environment defaults (policyopt.env_defaults) as fields of the
 # critic-based recipes, normalisation included: the tuned entries below start from them.
@@ -217,8 +223,8 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # commit 222be88, tuning seeds 3000-3002, 1e6 steps): Adam 3e-4 (the defaults) 1142, 3852,
     # 1486; 1e-3 4669, 3375, 4738 (the pick).
     ("mdpo", "Walker2d-v5"): ({**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3}, 1_000_000),
-    # Not Adaptive TRPO's: the same sweep gave 519, 893, 3195 at 3e-4 (the defaults, kept) and
-    # 574, 704, 1970 at 1e-3. Nor MDPO's on LunarLanderContinuous-v3
+    # Adam 1e-3 was not taken for Adaptive TRPO on Walker2d-v5 (the same sweep: 519, 893, 3195
+    # at 3e-4, the defaults, kept; 574, 704, 1970 at 1e-3), nor for MDPO on LunarLanderContinuous-v3
     # (examples/sweeps/lunarcont_mdpo_npg.yaml, tuning seeds 3000-3003): 3e-4 (the defaults,
     # kept) 205, 234, 173, 169; 1e-3 107, 157, 246, 246.
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
