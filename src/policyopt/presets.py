@@ -223,6 +223,11 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # commit 222be88, tuning seeds 3000-3002, 1e6 steps): Adam 3e-4 (the defaults) 1142, 3852,
     # 1486; 1e-3 4669, 3375, 4738 (the pick).
     ("mdpo", "Walker2d-v5"): ({**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3}, 1_000_000),
+    # NPG on LunarLanderContinuous-v3: the continuous-control defaults (β 2, step 1/β) gave 190
+    # [157, 219] over the box2d suite's 5 seeds. examples/sweeps/lunarcont_mdpo_npg.yaml
+    # (2026-12-03, commit 222be88, tuning seeds 3000-3003, 1e6 steps): β 1: -44, -11, 118,
+    # 236; β 2 (the defaults) 241, 166, 47, 246; β 4: 242, 217, 258, 217 (the pick).
+    ("npg", "LunarLanderContinuous-v3"): ({**_CONTINUOUS_CRITIC, "beta": 4.0}, 1_000_000),
     # Adam 1e-3 was not taken for Adaptive TRPO on Walker2d-v5 (the same sweep: 519, 893, 3195
     # at 3e-4, the defaults, kept; 574, 704, 1970 at 1e-3), nor for MDPO on LunarLanderContinuous-v3
     # (examples/sweeps/lunarcont_mdpo_npg.yaml, tuning seeds 3000-3003): 3e-4 (the defaults,
