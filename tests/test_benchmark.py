@@ -18,6 +18,7 @@ from policyopt.experiments.benchmark import (
     BUILTIN_SUITES,
     Suite,
     cell_stats,
+    cpu_model,
     env_family,
     load_suite,
     optimality_gap,
@@ -323,7 +324,7 @@ def test_update_merges_new_cells_into_a_results_file_whose_runs_are_gone(
     results = tmp_path / "results.json"
     committed = json.loads((tmp_path / "a" / "results.json").read_text())
     for row in committed["cells"]:  # as rows written before rows stored curves and commits
-        row.pop("commit"), row.pop("date"), row.pop("curve")
+        row.pop("commit"), row.pop("date"), row.pop("curve"), row.pop("cpu", None)
     committed["commit"], committed["date"] = "0ld0ld0", "2026-01-01"
     committed["cells"][1]["mean"] = -1.0  # marks the row a rerun must replace
     results.write_text(json.dumps(committed))
@@ -348,6 +349,10 @@ def test_update_merges_new_cells_into_a_results_file_whose_runs_are_gone(
     assert set(merged["aggregate"]["per_recipe"]) == {"ppo", "trpo"}
     md = (tmp_path / "report" / "tiny.md").read_text()
     assert "cells ran in several invocations: 1 at commit 0ld0ld0 (2026-01-01)" in md
+    # each new row records the CPU it ran on; the old row did not, and the report says so
+    assert trpo["cpu"] == cpu_model() and "cpu" not in ppo
+    if cpu_model() is not None:
+        assert f"Cells ran on more than one CPU (1 on {cpu_model()}, 1 unrecorded)" in md
     # the ppo row has no curve: the old figure stays, the rerun cell's curve is drawn apart
     assert (tmp_path / "report" / "tiny_curves.png").read_bytes() == b"drawn from the gone runs"
     assert (tmp_path / "report" / "tiny_curves_rerun.png").exists()

@@ -446,7 +446,7 @@ def _cell_row(cell: Cell, res: dict[str, Any], run_dir: Path | None = None) -> d
         "wall_seconds": res.get("wall_seconds"),
         "commit": res.get("commit"),
         "date": res.get("date"),
-    }
+    } | ({"cpu": res["cpu"]} if res.get("cpu") else {})
     if res["status"] != "ok":
         return row | {"error": res.get("error")}
     stats = cell_stats(np.asarray(res["eval_mean_return_per_seed"]))
@@ -571,7 +571,7 @@ def run_benchmark(
     t0 = time.perf_counter()
 
     def landed(cell: Cell, res: dict[str, Any]) -> None:
-        res |= {"commit": _commit(), "date": time.strftime("%Y-%m-%d")}
+        res |= {"commit": _commit(), "date": time.strftime("%Y-%m-%d"), "cpu": cpu_model()}
         if res["status"] == "ok":  # marks the cell finished for a later invocation
             text = json.dumps(json_safe(res), indent=2, allow_nan=False)
             atomic_write_text(out / "cells" / cell.name / "benchmark_cell.json", text + "\n")
@@ -656,6 +656,24 @@ def _write_results(
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, text + "\n")
     return result
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux's /proc/cpuinfo, else the platform's), or None.
+
+    Recorded with every cell: the same seed and code give the same numbers on one machine
+    only (XLA compiles for the CPU it runs on, and RL amplifies the last bit), so merged rows
+    say which machine each one ran on."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or None
 
 
 def _cpus() -> int:

@@ -93,6 +93,21 @@ def _provenance(result: dict[str, Any]) -> str:
     return "(cells ran in several invocations: " + ", ".join(parts) + ")"
 
 
+def _machines(result: dict[str, Any]) -> str:
+    """Where rows ran on different CPUs (or some did not record theirs), how many on each:
+    the same seeds give the same numbers on one machine only."""
+    cpus = Counter(r.get("cpu") for r in result["cells"])
+    if len(cpus) <= 1:
+        return ""
+    unrecorded = cpus.pop(None, 0)
+    parts = [f"{n} on {c}" for c, n in sorted(cpus.items(), key=lambda x: (-x[1], x[0]))]
+    parts += [f"{unrecorded} unrecorded"] if unrecorded else []
+    return (
+        " Cells ran on more than one CPU (" + ", ".join(parts) + "): the same seeds reproduce "
+        "a number on the machine that made it, not across machines."
+    )
+
+
 def _aggregate_table(agg: dict[str, Any]) -> list[str]:
     if not agg:
         return ["(no aggregate: no recipe has a finished cell on every env yet)"]
@@ -210,7 +225,7 @@ def write_report(result: dict[str, Any], out: Path, report_dir: Path) -> list[Pa
         f"each (seeds {result['seed']}–{result['seed'] + result['seeds'] - 1}), level "
         f"{result['level']}; {result['machine']}; policyopt {result['policyopt']} "
         f"{_provenance(result)}. Cells' wall time in all: "
-        f"{cells_s / 60:.1f} min.",
+        f"{cells_s / 60:.1f} min.{_machines(result)}",
         "",
         "Our number: the final deterministic evaluation return of each seed (reward, higher is "
         "better), mean over seeds, IQM and 95% bootstrap CI of the mean. The published column "
