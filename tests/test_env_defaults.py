@@ -71,10 +71,12 @@ def test_run_spec_applies_defaults_under_presets_and_user_settings() -> None:
     ppo = RunSpec("ppo", "Pendulum-v1")
     assert ppo.env_defaults() is None and ppo.config().gamma == 0.9
     # host normalisation: the defaults' choice unless the user said otherwise
-    host = RunSpec("trpo", "LunarLanderContinuous-v3")  # no preset there
+    # (an env no suite has, so it never gets a preset that would decide instead)
+    host = RunSpec("trpo", "BipedalWalkerHardcore-v3")
+    assert preset("trpo", "BipedalWalkerHardcore-v3") == ({}, None)
     pytest.importorskip("Box2D")
     assert host.normalization() == (True, True)
-    off = RunSpec("trpo", "LunarLanderContinuous-v3", normalize_obs=False)
+    off = RunSpec("trpo", "BipedalWalkerHardcore-v3", normalize_obs=False)
     assert off.normalization() == (False, True)
     assert RunSpec("ppo", "LunarLander-v3").normalization() == (False, False)
 
