@@ -231,7 +231,10 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # Adam 1e-3 was not taken for Adaptive TRPO on Walker2d-v5 (the same sweep: 519, 893, 3195
     # at 3e-4, the defaults, kept; 574, 704, 1970 at 1e-3), nor for MDPO on LunarLanderContinuous-v3
     # (examples/sweeps/lunarcont_mdpo_npg.yaml, tuning seeds 3000-3003): 3e-4 (the defaults,
-    # kept) 205, 234, 173, 169; 1e-3 107, 157, 246, 246.
+    # kept) 205, 234, 173, 169; 1e-3 107, 157, 246, 246. Both entries are the continuous-control
+    # defaults those sweeps kept (a snapshot: a later change of the defaults leaves them be).
+    ("adaptive_trpo", "Walker2d-v5"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
+    ("mdpo", "LunarLanderContinuous-v3"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
     ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
@@ -289,6 +292,15 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # (MDPO has no entropy bonus: the defaults' ent_coef is not one of its fields.)
     ("mdpo", "LunarLander-v3"): (
         {k: v for k, v in _LONG_DISCRETE_CRITIC.items() if k != "ent_coef"},
+        1_000_000,
+    ),
+    # NPG: the long-horizon discrete defaults (fixed penalty β 2, step 1/β), kept:
+    # examples/sweeps/npg_lunar_beta.yaml (2026-12-03, commit 28e0c4c, tuning seeds 3000-3003,
+    # 1e6 steps): β 1 255, 184, 256, 257; β 2 233, 240, 263, 253 (the pick); β 4 30, 3, -4, 2
+    # (β 4 was the pick on LunarLanderContinuous-v3: no rule across envs). NPG has no entropy
+    # bonus either.
+    ("npg", "LunarLander-v3"): (
+        {k: v for k, v in _LONG_DISCRETE_CRITIC.items() if k != "ent_coef"} | {"beta": 2.0},
         1_000_000,
     ),
     # Adaptive TRPO: the long-horizon discrete defaults gave 147 [59, 226] over the box2d
