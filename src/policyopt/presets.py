@@ -235,6 +235,14 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # defaults those sweeps kept (a snapshot: a later change of the defaults leaves them be).
     ("adaptive_trpo", "Walker2d-v5"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     ("mdpo", "LunarLanderContinuous-v3"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
+    # MDPO and Adaptive TRPO on BipedalWalker-v3: the continuous-control defaults gave 246
+    # [201, 275] and 240 [170, 290] over the box2d suite's 5 seeds (2026-11-26).
+    # examples/sweeps/mirror_bipedal_lr.yaml (2026-12-03, commit 28e0c4c, tuning seeds
+    # 3000-3003, 1e6 steps): MDPO Adam 3e-4 (the defaults) 282, 256, 234, 237; 1e-3 278, 262,
+    # 254, 273 (the pick). Adaptive TRPO 3e-4 (the defaults, kept) 291, 296, 272, 284; 1e-3
+    # 261, 295, 263, 279.
+    ("mdpo", "BipedalWalker-v3"): ({**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3}, 1_000_000),
+    ("adaptive_trpo", "BipedalWalker-v3"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
     ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
