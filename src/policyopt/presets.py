@@ -291,6 +291,28 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
         },
         1_000_000,
     ),
+    # Vanilla PG (A2C) on LunarLanderContinuous-v3: the continuous-control defaults (A2C's 5-step
+    # rollouts, γ 0.99, λ 0.95, RMSprop 7e-4) gave -120 [-138, -105] over the box2d suite's 5
+    # seeds (2026-11-26). rl-zoo3's tuned A2C entry (4 × 8, λ 0.9, value weight 0.4, RMSprop
+    # lin_7e-4, VecNormalize; log_std_init -2 with gSDE, which we do not have) on tuning seeds
+    # 3000-3003 at 1e6 steps (examples/sweeps/pg_lunarcont_zoo.yaml, 2026-12-03, commit
+    # 28e0c4c), initial log σ: -2 97, 188, 105, 2 (the pick); -1 -141, -38, 75, 159; 0 -111,
+    # -82, 42, -132.
+    ("pg", "LunarLanderContinuous-v3"): (
+        {
+            "num_envs": 4,
+            "num_steps": 8,
+            "gamma": 0.99,
+            "gae_lambda": 0.9,
+            "vf_coef": 0.4,
+            "learning_rate": 7e-4,
+            "anneal_lr": True,
+            "log_std_init": -2.0,
+            "normalize_obs": True,
+            "normalize_reward": True,
+        },
+        1_000_000,
+    ),
     # MDPO: the long-horizon discrete defaults, kept after three rounds on tuning seeds
     # 3000-3003 (2026-12-03, commits 222be88-7621cbc, 1e6 steps): the defaults (16 × 512,
     # Adam 3e-4, 10 full-batch steps) 242, 179, 240, 237; Adam 1e-3 236, 103, 145, 234 and
