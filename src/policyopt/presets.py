@@ -235,6 +235,11 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # defaults those sweeps kept (a snapshot: a later change of the defaults leaves them be).
     ("adaptive_trpo", "Walker2d-v5"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     ("mdpo", "LunarLanderContinuous-v3"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
+    # Adaptive TRPO on LunarLanderContinuous-v3: the continuous-control defaults, kept
+    # (examples/sweeps/atrpo_lunarcont_lr.yaml, 2026-12-03, commit 6989f07, tuning seeds
+    # 3000-3003, 1e6 steps): Adam 3e-4 (the defaults) 252, 234, 244, 254; 1e-3 207, 196, 184,
+    # 178 (the step that took it from 147 to 232 on LunarLander-v3).
+    ("adaptive_trpo", "LunarLanderContinuous-v3"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     # MDPO and Adaptive TRPO on BipedalWalker-v3: the continuous-control defaults gave 246
     # [201, 275] and 240 [170, 290] over the box2d suite's 5 seeds (2026-11-26).
     # examples/sweeps/mirror_bipedal_lr.yaml (2026-12-03, commit 28e0c4c, tuning seeds
