@@ -94,6 +94,8 @@ _LONG_DISCRETE_CRITIC = {
     "ent_coef": 0.01,
     "vf_batch_size": 512,
 }
+#: ... as fields of the recipes without an entropy bonus (MDPO, NPG)
+_LONG_DISCRETE_NO_BONUS = {k: v for k, v in _LONG_DISCRETE_CRITIC.items() if k != "ent_coef"}
 _MIRROR_CARTPOLE = {"num_envs": 8, "num_steps": 256, "vf_batch_size": 256, "vf_epochs": 10}
 # The continuous-control environment defaults (policyopt.env_defaults) as fields of the
 # critic-based recipes, normalisation included: the tuned entries below start from them.
@@ -325,19 +327,13 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # on average (mdpo_lunar_rollout.yaml); 16 × 1024 -8, 5, -5, -5 with 10 steps and 150, 179,
     # 230, 214 with 20 (mdpo_lunar_long.yaml).
     # (MDPO has no entropy bonus: the defaults' ent_coef is not one of its fields.)
-    ("mdpo", "LunarLander-v3"): (
-        {k: v for k, v in _LONG_DISCRETE_CRITIC.items() if k != "ent_coef"},
-        1_000_000,
-    ),
+    ("mdpo", "LunarLander-v3"): (dict(_LONG_DISCRETE_NO_BONUS), 1_000_000),
     # NPG: the long-horizon discrete defaults (fixed penalty β 2, step 1/β), kept:
     # examples/sweeps/npg_lunar_beta.yaml (2026-12-03, commit 28e0c4c, tuning seeds 3000-3003,
     # 1e6 steps): β 1 255, 184, 256, 257; β 2 233, 240, 263, 253 (the pick); β 4 30, 3, -4, 2
     # (β 4 was the pick on LunarLanderContinuous-v3: no rule across envs). NPG has no entropy
     # bonus either.
-    ("npg", "LunarLander-v3"): (
-        {k: v for k, v in _LONG_DISCRETE_CRITIC.items() if k != "ent_coef"} | {"beta": 2.0},
-        1_000_000,
-    ),
+    ("npg", "LunarLander-v3"): (_LONG_DISCRETE_NO_BONUS | {"beta": 2.0}, 1_000_000),
     # Adaptive TRPO: the long-horizon discrete defaults gave 147 [59, 226] over the box2d
     # suite's 5 seeds (66 and -3 on two), episodes still 500-700 steps long at 1e6 (hovering).
     # Its per-update KL was 1e-4 to 1e-3: a full-batch update moves the policy by at most
