@@ -251,6 +251,35 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("mdpo", "BipedalWalker-v3"): ({**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3}, 1_000_000),
     ("adaptive_trpo", "BipedalWalker-v3"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     ("adaptive_trpo", "Ant-v5"): ({**_CONTINUOUS_FULL_BATCH, "log_std_init": -1.0}, 1_000_000),
+    # TRPO and NPG on BipedalWalker-v3: the continuous-control defaults, kept
+    # (examples/sweeps/bipedal_trust.yaml, 2026-12-03, commit 360ef70, tuning seeds 3000-3003,
+    # 1e6 steps): TRPO δ 0.01 (the defaults) 288, 292, 286, 302; δ 0.04 (sb3-contrib's 0.01
+    # per action dimension in our units) 278, 183, 289, 273. NPG β 2 (the defaults) 267, 236,
+    # 288, 282; β 4 (the pick on LunarLanderContinuous-v3) 258, 294, 279, 210.
+    ("trpo", "BipedalWalker-v3"): (dict(_CONTINUOUS_CRITIC), 1_000_000),
+    ("npg", "BipedalWalker-v3"): ({**_CONTINUOUS_CRITIC, "beta": 2.0}, 1_000_000),
+    # PPO and PPO-KL on BipedalWalker-v3: the continuous-control defaults, kept
+    # (examples/sweeps/bipedal_first_order.yaml, 2026-12-03, commit 35fe9a9, tuning seeds
+    # 3000-3003, 1e6 steps): PPO γ 0.99 (the defaults) 203, 265, 243, 295; γ 0.999 (rl-zoo3's
+    # entry's) 240, 113, 264, 275. PPO-KL γ 0.99 215, 283, 251, 256; γ 0.999 216, 245, 244, 205.
+    ("ppo", "BipedalWalker-v3"): (dict(_CONTINUOUS_FIRST_ORDER), 1_000_000),
+    ("ppo_kl", "BipedalWalker-v3"): (dict(_CONTINUOUS_FIRST_ORDER), 1_000_000),
+    # HalfCheetah-v5's trap: at σ₀ = 1 a seed of NPG or Adaptive TRPO can settle on a gait
+    # worth 1400-1800 (or, on the suite's seeds, near 0) and stay there; starting from σ 0.37
+    # (log σ₀ = −1, as PPO's rl-zoo3 entry starts from −2) every tuning seed ran past 4300.
+    # examples/sweeps/cheetah_trust_mirror.yaml (2026-12-03, commit fc553eb, tuning seeds
+    # 3000-3002, 1e6 steps). NPG, β × log σ₀: β 2, 0 (the defaults) 1804, 4053, 4058; β 2, −1
+    # 6253, 6457, 6859 (the pick); β 4, 0 3939, 1709, 2652; β 4, −1 5778, 5830, 7269.
+    # Adaptive TRPO, Adam × log σ₀: 3e-4, 0 (the defaults) 2900, 1361, 2141; 3e-4, −1 4322,
+    # 4778, 4959; 1e-3, 0 1872, 1403, 1527; 1e-3, −1 4644, 5014, 4994 (the pick).
+    ("npg", "HalfCheetah-v5"): (
+        {**_CONTINUOUS_CRITIC, "beta": 2.0, "log_std_init": -1.0},
+        1_000_000,
+    ),
+    ("adaptive_trpo", "HalfCheetah-v5"): (
+        {**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3, "log_std_init": -1.0},
+        1_000_000,
+    ),
     ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
