@@ -276,6 +276,11 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
         {**_CONTINUOUS_CRITIC, "beta": 2.0, "log_std_init": -1.0},
         1_000_000,
     ),
+    # TRPO on HalfCheetah-v5, the same trap: cheetah_trust_mirror.yaml gave δ 0.01 (the
+    # defaults) 4722, 1766, 4425 and δ 0.06 5826, 3629, 1835; its follow-up
+    # examples/sweeps/cheetah_log_std.yaml (2026-12-03, commit 300db56, tuning seeds
+    # 3000-3002, 1e6 steps) the defaults with log σ₀ = −1: 6908, 7254, 6963 (the pick).
+    ("trpo", "HalfCheetah-v5"): ({**_CONTINUOUS_CRITIC, "log_std_init": -1.0}, 1_000_000),
     ("adaptive_trpo", "HalfCheetah-v5"): (
         {**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3, "log_std_init": -1.0},
         1_000_000,
