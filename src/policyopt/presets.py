@@ -281,6 +281,16 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # examples/sweeps/cheetah_log_std.yaml (2026-12-03, commit 300db56, tuning seeds
     # 3000-3002, 1e6 steps) the defaults with log σ₀ = −1: 6908, 7254, 6963 (the pick).
     ("trpo", "HalfCheetah-v5"): ({**_CONTINUOUS_CRITIC, "log_std_init": -1.0}, 1_000_000),
+    # MDPO and PPO-KL on HalfCheetah-v5: the same follow-up (cheetah_log_std.yaml) with log
+    # σ₀ = −1: MDPO at Adam 1e-3 6211, 6364, 6069 (cheetah_trust_mirror.yaml at log σ₀ 0: 1e-3
+    # 1538, 1542, 4417; 3e-4, the defaults, 1380, 1390, 1812); PPO-KL on the defaults 6887,
+    # 5876, 7896 (its log σ₀ 0 points were cut from that sweep: on the reporting seeds the
+    # defaults gave 1668, 1722, 1799, and PPO's 1797 before its zoo entry).
+    ("mdpo", "HalfCheetah-v5"): (
+        {**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3, "log_std_init": -1.0},
+        1_000_000,
+    ),
+    ("ppo_kl", "HalfCheetah-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     ("adaptive_trpo", "HalfCheetah-v5"): (
         {**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3, "log_std_init": -1.0},
         1_000_000,
