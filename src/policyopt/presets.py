@@ -264,9 +264,9 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # entry's) 240, 113, 264, 275. PPO-KL γ 0.99 215, 283, 251, 256; γ 0.999 216, 245, 244, 205.
     ("ppo", "BipedalWalker-v3"): (dict(_CONTINUOUS_FIRST_ORDER), 1_000_000),
     ("ppo_kl", "BipedalWalker-v3"): (dict(_CONTINUOUS_FIRST_ORDER), 1_000_000),
-    # HalfCheetah-v5's trap: at σ₀ = 1 a seed of NPG or Adaptive TRPO can settle on a gait
-    # worth 1400-1800 (or, on the suite's seeds, near 0) and stay there; starting from σ 0.37
-    # (log σ₀ = −1, as PPO's rl-zoo3 entry starts from −2) every tuning seed ran past 4300.
+    # HalfCheetah-v5's start: at σ₀ = 1 seeds of NPG, TRPO, MDPO and Adaptive TRPO ended at
+    # 1400-1800 (or, on the suite's seeds, near 0); starting from σ 0.37 (log σ₀ = −1; PPO's
+    # rl-zoo3 entry starts from −2) every tuning seed of the five recipes ended past 4300.
     # examples/sweeps/cheetah_trust_mirror.yaml (2026-12-03, commit fc553eb, tuning seeds
     # 3000-3002, 1e6 steps). NPG, β × log σ₀: β 2, 0 (the defaults) 1804, 4053, 4058; β 2, −1
     # 6253, 6457, 6859 (the pick); β 4, 0 3939, 1709, 2652; β 4, −1 5778, 5830, 7269.
