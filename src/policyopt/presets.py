@@ -118,6 +118,9 @@ _CONTINUOUS_FIRST_ORDER = {
     "batch_size": 64,
 }
 
+#: MDPO's and Adaptive TRPO's HalfCheetah-v5 pick (the same): the continuous-control defaults
+#: with Adam 1e-3, starting at log σ₀ = −1 (see the entries).
+_MIRROR_CHEETAH = {**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3, "log_std_init": -1.0}
 #: MDPO's and Adaptive TRPO's MountainCarContinuous pick (the same): the continuous-control
 #: defaults (as fields) with Adam 1e-3.
 _MIRROR_MCC = {
@@ -286,15 +289,9 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # 1538, 1542, 4417; 3e-4, the defaults, 1380, 1390, 1812); PPO-KL on the defaults 6887,
     # 5876, 7896 (its log σ₀ 0 points were cut from that sweep: on the reporting seeds the
     # defaults gave 1668, 1722, 1799, and PPO's 1797 before its zoo entry).
-    ("mdpo", "HalfCheetah-v5"): (
-        {**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3, "log_std_init": -1.0},
-        1_000_000,
-    ),
+    ("mdpo", "HalfCheetah-v5"): (dict(_MIRROR_CHEETAH), 1_000_000),
     ("ppo_kl", "HalfCheetah-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
-    ("adaptive_trpo", "HalfCheetah-v5"): (
-        {**_CONTINUOUS_FULL_BATCH, "learning_rate": 1e-3, "log_std_init": -1.0},
-        1_000_000,
-    ),
+    ("adaptive_trpo", "HalfCheetah-v5"): (dict(_MIRROR_CHEETAH), 1_000_000),
     ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
