@@ -293,6 +293,25 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     ("ppo_kl", "HalfCheetah-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     ("adaptive_trpo", "HalfCheetah-v5"): (dict(_MIRROR_CHEETAH), 1_000_000),
     ("ppo_kl", "Ant-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
+    # Hopper-v5 and Walker2d-v5 asked the same question as HalfCheetah-v5 (the defaults against
+    # the defaults with log σ₀ = −1; examples/sweeps/{hopper,walker}_log_std.yaml, 2026-12-03,
+    # commit 5b71c9c, tuning seeds 3000-3002, 1e6 steps). Unlike HalfCheetah, most of these
+    # recipes kept σ₀ = 1: the entries that say "kept" are the continuous-control defaults (a
+    # snapshot: a later change of the defaults leaves them be).
+    # NPG on Hopper-v5, kept: β 2, log σ₀ 0 (the defaults) 2386, 2403, 2216; log σ₀ −1 712,
+    # 1624, 1718.
+    ("npg", "Hopper-v5"): ({**_CONTINUOUS_CRITIC, "beta": 2.0}, 1_000_000),
+    # PPO on Hopper-v5, kept: log σ₀ 0 (the defaults) 3601, 3511, 3271; −1 2951, 3365, 2512.
+    ("ppo", "Hopper-v5"): (dict(_CONTINUOUS_FIRST_ORDER), 1_000_000),
+    # PPO-KL on Hopper-v5: log σ₀ 0 (the defaults) 3632, 1857, 3157; −1 3497, 3443, 3489 (the
+    # pick).
+    ("ppo_kl", "Hopper-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
+    # TRPO on Walker2d-v5, kept: δ 0.01, log σ₀ 0 (the defaults) 4729, 4666, 3862; log σ₀ −1
+    # 5361, 3839, 3986 (the means 4419 and 4396).
+    ("trpo", "Walker2d-v5"): (dict(_CONTINUOUS_CRITIC), 1_000_000),
+    # NPG on Walker2d-v5: β 2, log σ₀ 0 (the defaults) 1638, 5001, 5050; log σ₀ −1 3353, 4702,
+    # 4081 (the pick).
+    ("npg", "Walker2d-v5"): ({**_CONTINUOUS_CRITIC, "beta": 2.0, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
