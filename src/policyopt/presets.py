@@ -315,6 +315,8 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # Adaptive TRPO on Hopper-v5, kept: log σ₀ 0 (the defaults) 3368, 2991, 3562; −1 1082,
     # 2945, 3259.
     ("adaptive_trpo", "Hopper-v5"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
+    # MDPO on Hopper-v5, kept: log σ₀ 0 (the defaults) 3491, 3633, 3643; −1 3454, 3601, 3531.
+    ("mdpo", "Hopper-v5"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     # PPO on Walker2d-v5: log σ₀ 0 (the defaults) 2273, 4419, 4004; −1 1770, 4737, 4702 (the
     # pick, by the mean: 3736 against 3566; each point has one seed near 2000).
     ("ppo", "Walker2d-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
