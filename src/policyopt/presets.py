@@ -320,6 +320,9 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # PPO on Walker2d-v5: log σ₀ 0 (the defaults) 2273, 4419, 4004; −1 1770, 4737, 4702 (the
     # pick, by the mean: 3736 against 3566; each point has one seed near 2000).
     ("ppo", "Walker2d-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
+    # PPO-KL on Walker2d-v5: log σ₀ 0 (the defaults) 4978, 2904, 1898; −1 3927, 4486, 3868
+    # (the pick).
+    ("ppo_kl", "Walker2d-v5"): ({**_CONTINUOUS_FIRST_ORDER, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
