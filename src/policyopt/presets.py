@@ -267,6 +267,22 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # entry's) 240, 113, 264, 275. PPO-KL γ 0.99 215, 283, 251, 256; γ 0.999 216, 245, 244, 205.
     ("ppo", "BipedalWalker-v3"): (dict(_CONTINUOUS_FIRST_ORDER), 1_000_000),
     ("ppo_kl", "BipedalWalker-v3"): (dict(_CONTINUOUS_FIRST_ORDER), 1_000_000),
+    # PG (A2C-style) on BipedalWalker-v3: rl-zoo3's A2C entry without gSDE gave 45 (log σ₀ −2)
+    # and 71 (−1) on the tuning seeds (bipedal_first_order.yaml). examples/sweeps/
+    # bipedal_pg_log_std.yaml (2026-12-03, commit 40e294a, tuning seeds 3000-3003, 1e6 steps):
+    # the continuous-control defaults (log σ₀ 0) 135, 212, 272, 190; log σ₀ −1 303, 295, 188,
+    # 306 (the pick).
+    ("pg", "BipedalWalker-v3"): (
+        {
+            "gamma": 0.99,
+            "gae_lambda": 0.95,
+            "learning_rate": 3e-4,
+            "normalize_obs": True,
+            "normalize_reward": True,
+            "log_std_init": -1.0,
+        },
+        1_000_000,
+    ),
     # HalfCheetah-v5's start: at σ₀ = 1 seeds of NPG, TRPO, MDPO and Adaptive TRPO ended at
     # 1400-1800 (or, on the suite's seeds, near 0); starting from σ 0.37 (log σ₀ = −1; PPO's
     # rl-zoo3 entry starts from −2) every tuning seed of the five recipes ended past 4300.
