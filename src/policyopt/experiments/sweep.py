@@ -15,6 +15,7 @@ A sweep spec (YAML or a dict)::
       learning_rate: [1.0e-3, 3.0e-4]          # grid: a list; random: a list = choice
       ppo.clip_eps: {uniform: [0.1, 0.3]}      # random only: uniform / log_uniform / choice
     set: {num_envs: 8, trpo.vf_batch_size: 256}   # fixed overrides ("algo.field": one recipe)
+    # any config field, env_kwargs too: set: {env_kwargs: {include_cfrc_ext_in_observation: false}}
     run: {normalize_obs: true}    # RunSpec fields for every trial (level, normalisation, ...)
 
 Every trial's config is validated before the first one starts. Executors: ``local`` runs
