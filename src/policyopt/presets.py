@@ -342,6 +342,12 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # PPO-KL on Walker2d-v5: log σ₀ 0 (the defaults) 4978, 2904, 1898; −1 3927, 4486, 3868
     # (the pick).
     ("ppo_kl", "Walker2d-v5"): (dict(_FIRST_ORDER_LOW_SIGMA), 1_000_000),
+    # PPO on Ant-v5 (without contact forces): examples/sweeps/ant_log_std.yaml (2026-12-03,
+    # commit 228f8b0, tuning seeds 3000-3002, 1e6 steps): log σ₀ 0 (the defaults) 1813, 2114,
+    # 2033; −1 1308, 4385, 2237 (the pick, by the mean: 2643 against 1987). With the contact
+    # forces in the observation (Ant-v5 as registered; the sweep's first run, by mistake):
+    # 345, 273, 269 and 581, 747, 503.
+    ("ppo", "Ant-v5"): (dict(_FIRST_ORDER_LOW_SIGMA), 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
