@@ -348,6 +348,9 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # forces in the observation (Ant-v5 as registered; the sweep's first run, by mistake):
     # 345, 273, 269 and 581, 747, 503.
     ("ppo", "Ant-v5"): (dict(_FIRST_ORDER_LOW_SIGMA), 1_000_000),
+    # NPG on Ant-v5 (without contact forces), the same sweep: β 2, log σ₀ 0 (the defaults)
+    # 1565, 1478, 2023; log σ₀ −1 2802, 2954, 2880 (the pick).
+    ("npg", "Ant-v5"): ({**_CONTINUOUS_CRITIC, "beta": 2.0, "log_std_init": -1.0}, 1_000_000),
     # rl-zoo3's tuned HalfCheetah-v3 entry (hyperparams/ppo.yml; zoo's benchmark: 5819 at 1e6):
     # one env × 512 steps, Adam 2.06e-5 × 20 epochs of 64, clip 0.1, (256, 256) ReLU networks,
     # log σ₀ = −2, VecNormalize. The continuous-control defaults reached 1797 [1689, 1907]
