@@ -241,6 +241,10 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
     # (examples/sweeps/lunarcont_mdpo_npg.yaml, tuning seeds 3000-3003): 3e-4 (the defaults,
     # kept) 205, 234, 173, 169; 1e-3 107, 157, 246, 246. Both entries are the continuous-control
     # defaults those sweeps kept (a snapshot: a later change of the defaults leaves them be).
+    # Nor log σ₀ = −1 (examples/sweeps/walker_mirror_log_std.yaml, 2026-12-03, commit a04c1c8,
+    # the same tuning seeds): Adaptive TRPO at 3e-4 644, 644, 649, every seed at the lower of
+    # its two modes; MDPO at its entry's 1e-3 4885, 3875, 4233 (4331 against 4261 at σ₀ = 1,
+    # inside the seeds' spread: MDPO's Walker2d-v5 entry stays).
     ("adaptive_trpo", "Walker2d-v5"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     ("mdpo", "LunarLanderContinuous-v3"): (dict(_CONTINUOUS_FULL_BATCH), 1_000_000),
     # Adaptive TRPO on LunarLanderContinuous-v3: the continuous-control defaults, kept
