@@ -379,3 +379,57 @@ def test_a_row_that_ran_before_its_preset_says_so() -> None:
     assert _settings(row) == "defaults: x (ran before its preset)"
     assert _settings(row | {"env": "NoPreset-v0"}) == "defaults: x"
     assert _settings(row | {"preset": True}) == "preset"
+
+
+def test_tuned_env_kwargs_are_the_suites_env_kwargs() -> None:
+    """The arguments a preset warns about are those its suite made the env with, both ways:
+    a suite that adds or changes an env's kwargs must say so where presets look."""
+    from policyopt.experiments.benchmark import BUILTIN_SUITES, load_suite
+    from policyopt.presets import TUNED_ENV_KWARGS
+
+    made = {
+        e.env_id: dict(e.env_kwargs)
+        for name in BUILTIN_SUITES
+        for e in load_suite(name).envs
+        if e.env_kwargs
+    }
+    assert made == TUNED_ENV_KWARGS
+    assert made["Ant-v5"] == {"include_cfrc_ext_in_observation": False}
+
+
+def test_a_preset_on_an_env_made_otherwise_says_how_to_make_the_tuned_one() -> None:
+    from policyopt.presets import preset_env_note
+
+    note = preset_env_note("ppo", "Ant-v5", {})
+    assert note is not None and "--env-kwarg include_cfrc_ext_in_observation=false" in note
+    assert preset_env_note("npg", "Ant-v5", {"include_cfrc_ext_in_observation": True})
+    assert preset_env_note("ppo", "Ant-v5", {"include_cfrc_ext_in_observation": False}) is None
+    assert preset_env_note("ppo", "HalfCheetah-v5", {}) is None  # tuned as registered
+    assert preset_env_note("ppo", "Humanoid-v5", {}) is None  # no preset, nothing to warn of
+
+
+def test_train_run_warns_before_it_touches_the_run_dir(tmp_path: Path) -> None:
+    """Sweeps and Python runs get the warning too (a sweep does not inherit a suite's
+    env_kwargs), and it comes before anything is written; a run that passes them gets none."""
+    import warnings
+
+    pytest.importorskip("envpool")
+    from policyopt.experiments import RunSpec, train_run
+    from policyopt.experiments.rundir import RunExistsError
+    from policyopt.presets import PresetEnvWarning
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("not a run")
+    warned = pytest.warns(PresetEnvWarning, match="include_cfrc_ext_in_observation")
+    with warned, pytest.raises(RunExistsError):
+        train_run(RunSpec("ppo", "Ant-v5", steps=2048), taken)
+    assert RunSpec("ppo", "Ant-v5", use_preset=False).preset_env_note() is None
+    tuned = RunSpec(
+        "ppo", "Ant-v5", steps=2048,
+        overrides={"env_kwargs": {"include_cfrc_ext_in_observation": False}},
+    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as seen, pytest.raises(RunExistsError):
+        warnings.simplefilter("always")
+        train_run(tuned, taken)
+    assert not [w for w in seen if issubclass(w.category, PresetEnvWarning)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import warnings
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -282,6 +283,7 @@ def train(
       policyopt train --resume runs/trpo-LunarLander-v3
     """
     from policyopt.experiments import RunSpec, resume_run, train_run
+    from policyopt.presets import PresetEnvWarning
 
     if resume is not None:
         if overwrite:
@@ -322,6 +324,11 @@ def train(
         defaults = spec.applied_env_defaults()
         if defaults is not None:
             console.print(defaults.describe())
+        env_note = spec.preset_env_note(cfg)
+        if env_note is not None:
+            from rich.markup import escape
+
+            console.print(f"[yellow]warning:[/] {escape(env_note)}", soft_wrap=True)
         status = console.status(
             f"compiling and training {algo} on {env} "
             f"({seeds} seed(s) vmapped, {cfg.num_updates} updates)…"
@@ -338,13 +345,15 @@ def train(
         if compiled:
             status.start()
         try:
-            train_run(
-                spec,
-                run_dir,
-                progress=progress and not compiled,
-                overwrite=overwrite,
-                on_result=result_first,
-            )
+            with warnings.catch_warnings():  # printed above
+                warnings.simplefilter("ignore", PresetEnvWarning)
+                train_run(
+                    spec,
+                    run_dir,
+                    progress=progress and not compiled,
+                    overwrite=overwrite,
+                    on_result=result_first,
+                )
         finally:
             status.stop()
         return

@@ -16,6 +16,7 @@ disjoint from tuning seeds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 #: rl-zoo3's PPO entry for LunarLander, discrete and continuous alike (hyperparams/ppo.yml)
@@ -30,7 +31,14 @@ _ZOO_PPO_LUNAR = {
 }
 
 
-__all__ = ["PRESETS", "preset", "preset_run"]
+__all__ = [
+    "PRESETS",
+    "TUNED_ENV_KWARGS",
+    "PresetEnvWarning",
+    "preset",
+    "preset_env_note",
+    "preset_run",
+]
 
 #: rl-zoo3's TRPO entries for continuous control (hyperparams/trpo.yml): sb3-contrib's
 #: defaults (critic minibatch 128 at 1e-3, γ 0.99, λ 0.95, δ 0.01 = its target_kl) with 2 envs
@@ -620,6 +628,39 @@ PRESETS: dict[tuple[str, str], tuple[dict[str, Any], int]] = {
 
 #: RunSpec fields an entry may carry next to its config fields
 RUN_FIELDS = ("normalize_obs", "normalize_reward")
+
+#: Environment arguments every entry of an id was tuned and reported with (the suite files'
+#: ``env_kwargs``): the ``mujoco`` suite makes Ant-v5 without its 78 contact-force dimensions,
+#: as every published Ant number was. On Ant-v5 as registered an entry trains on another task:
+#: PPO's from log σ₀ −1 reached 581, 747, 503 there against 1308, 4385, 2237 without them
+#: (examples/sweeps/ant_log_std.yaml, the same tuning seeds).
+TUNED_ENV_KWARGS: dict[str, dict[str, Any]] = {
+    "Ant-v5": {"include_cfrc_ext_in_observation": False},
+}
+
+
+class PresetEnvWarning(UserWarning):
+    """A preset applied to an environment made otherwise than the one it was tuned on."""
+
+
+def preset_env_note(algo: str, env_id: str, env_kwargs: Mapping[str, Any]) -> str | None:
+    """Why a run on the pair's preset may fall far short of its reported numbers: the entry
+    was tuned with environment arguments this run does not pass (None when the pair has no
+    entry or the run passes them). Not an error: the id as registered is a valid task."""
+    if (algo, env_id) not in PRESETS:
+        return None
+    tuned = TUNED_ENV_KWARGS.get(env_id, {})
+    differ = {k: v for k, v in tuned.items() if k not in env_kwargs or env_kwargs[k] != v}
+    if not differ:
+        return None
+    flags = " ".join(
+        f"--env-kwarg {k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in differ.items()
+    )
+    return (
+        f"the {algo} preset for {env_id} was tuned and reported with env_kwargs {differ} (the "
+        f"task of the published {env_id} numbers); this run makes {env_id} without them and "
+        f"may fall far short of the preset's results. To train the tuned task: {flags}"
+    )
 
 
 def preset(algo: str, env_id: str) -> tuple[dict[str, Any], int | None]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from policyopt.faults import (
     good_updates,
     raise_if_nonfinite,
 )
-from policyopt.presets import preset, preset_run
+from policyopt.presets import PresetEnvWarning, preset, preset_env_note, preset_run
 from policyopt.runs import json_safe, metrics_from_histories, save_run, write_tensorboard
 
 if TYPE_CHECKING:
@@ -155,6 +156,15 @@ class RunSpec:
             )
         return cfg
 
+    def preset_env_note(self, cfg: BaseConfig | None = None) -> str | None:
+        """:func:`~policyopt.presets.preset_env_note` for this run: its preset was tuned on the
+        env made with arguments the run does not pass (None: no such preset, or it passes
+        them)."""
+        if not self.use_preset:
+            return None
+        cfg = self.config() if cfg is None else cfg
+        return preset_env_note(self.algo, self.env_id, cfg.env_kwargs)
+
     def env_defaults(self) -> EnvDefaults | None:
         """The environment defaults applied to this run (None: a preset, ``use_preset=False``,
         or a short discrete task, whose config defaults are already tuned)."""
@@ -232,6 +242,9 @@ def train_run(
     ``spec``'s) or ``overwrite`` (clear it first).
     """
     cfg = spec.check()
+    note = spec.preset_env_note(cfg)
+    if note is not None:  # sweeps and Python runs see it too; the CLI prints it in colour
+        warnings.warn(note, PresetEnvWarning, stacklevel=2)
     level = spec.resolved_level()
     run_dir = Path(run_dir)
     obs_norm, reward_norm = spec.normalization()
