@@ -148,8 +148,8 @@ def test_an_id_gymnasium_cannot_make_takes_its_traits_from_envpool(
         assert bare is not None and bare.obs_dim == 27
         # Walker2d has no solved threshold (Gymnasium's registry nor EnvPool's options)
         assert env_traits("Walker2d-v5", "host") == EnvTraits(True, 17, 1000, None, None)
-        spec = RunSpec("npg", "Ant-v5")  # a recipe without an Ant preset
-        assert preset("npg", "Ant-v5")[1] is None
+        spec = RunSpec("npg", "Humanoid-v5")  # a MuJoCo pair without a preset
+        assert preset("npg", "Humanoid-v5")[1] is None
         defaults = spec.env_defaults()
         assert defaults is not None and defaults.kind == "continuous control"
         assert spec.normalization() == (True, True)
