@@ -658,7 +658,7 @@ def preset_env_note(algo: str, env_id: str, env_kwargs: Mapping[str, Any]) -> st
     )
     return (
         f"the {algo} preset for {env_id} was tuned and reported with env_kwargs {differ} (the "
-        f"task of the published {env_id} numbers); this run does not pass them, so it trains "
+        f"task the published numbers for it had); this run does not pass them, so it trains "
         f"on another task and may fall far short of the preset's results. To train the tuned "
         f"task, add: {flags}"
     )
